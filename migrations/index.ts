@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as foundation from './2026-11-22T01-foundation.ts';
+
+/**
+ * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
+ * instead of a folder scan keeps migrations working wherever the code is bundled or run from.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T01-foundation': foundation,
+};

@@ -1,0 +1,48 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { bodyLimit } from 'hono/body-limit';
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import { LatchError } from './errors.ts';
+import type { AppDeps, AppEnv } from './http/context.ts';
+import { createErrorHandler, errorResponse } from './http/errors.ts';
+import { sameOriginJson } from './http/middleware/csrf.ts';
+import { requestContext } from './http/middleware/request-context.ts';
+import { securityHeaders } from './http/middleware/security-headers.ts';
+import { loadSession } from './http/middleware/session.ts';
+import { sessionLifetimes } from './http/auth-session.ts';
+import { auditRoutes } from './http/routes/audit.ts';
+import { mountApiDocs } from './http/routes/docs.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { sessionRoutes } from './http/routes/session.ts';
+
+export type { AppDeps } from './http/context.ts';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const publicDir = fileURLToPath(new URL('../public', import.meta.url));
+
+/** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(createErrorHandler(deps.logger));
+  app.notFound((c) => errorResponse(c, 'not_found'));
+
+  app.use('*', securityHeaders());
+  app.use('*', requestContext({ clock: deps.clock, logger: deps.logger, trustProxy: deps.config.trustProxy }));
+  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
+  app.use('*', sameOriginJson({ origins: deps.config.origins }));
+  app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps) }));
+
+  app.route('/', healthRoutes(deps));
+  app.route('/', sessionRoutes(deps));
+  app.route('/', auditRoutes(deps));
+  mountApiDocs(app);
+
+  app.all('/api/*', (c) => errorResponse(c, 'not_found'));
+  // serveStatic resolves its root against the working directory.
+  app.use('/*', serveStatic({ root: relative(process.cwd(), publicDir) || '.' }));
+  app.get('/*', serveStatic({ root: relative(process.cwd(), publicDir) || '.', path: 'index.html' }));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,99 @@
+import type { Kysely, Transaction } from 'kysely';
+import { addSeconds } from '../clock.ts';
+import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
+import type { Ceremony, CeremonyKind, Database } from '../db/schema.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+const CEREMONY_ID_PURPOSE = 'ceremony';
+
+export interface NewCeremony {
+  kind: CeremonyKind;
+  userId?: string | null;
+  sessionId?: string | null;
+  challenge?: string | null;
+  data?: Record<string, unknown>;
+  ttlSeconds: number;
+  /** Attempts allowed before the ceremony is spent (a sign-in ticket allows a few codes). */
+  maxAttempts?: number;
+}
+
+/**
+ * Starts a ceremony and returns the id the client holds. Only a keyed hash of it is stored: a
+ * sign-in ticket is a bearer secret, and a database reader must not be able to finish it.
+ */
+export async function createCeremony(db: Executor, keyring: Keyring, ceremony: NewCeremony, now: Date): Promise<string> {
+  const ceremonyId = randomToken();
+  await db
+    .insertInto('ceremonies')
+    .values({
+      id_hash: keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId),
+      kind: ceremony.kind,
+      user_id: ceremony.userId ?? null,
+      session_id: ceremony.sessionId ?? null,
+      challenge: ceremony.challenge ?? null,
+      data: JSON.stringify(ceremony.data ?? {}),
+      max_attempts: ceremony.maxAttempts ?? 1,
+      created_at: now,
+      expires_at: addSeconds(now, ceremony.ttlSeconds),
+      consumed_at: null,
+    })
+    .execute();
+  return ceremonyId;
+}
+
+/**
+ * Consumes a live ceremony of the expected kind exactly once. The conditional UPDATE makes
+ * concurrent consumers race inside the database: one gets the row, the others get null.
+ */
+export async function consumeCeremony(
+  db: Executor,
+  keyring: Keyring,
+  ceremonyId: string,
+  kind: CeremonyKind,
+  now: Date,
+): Promise<Ceremony | null> {
+  const consumed = await db
+    .updateTable('ceremonies')
+    .set({ consumed_at: now })
+    .where('id_hash', '=', keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId))
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+  return consumed ?? null;
+}
+
+/**
+ * Spends one attempt of a multi-attempt ceremony (a sign-in ticket) without consuming it. Returns
+ * null when it is unknown, expired, consumed, or out of attempts — again decided by one UPDATE.
+ */
+export async function spendCeremonyAttempt(
+  db: Executor,
+  keyring: Keyring,
+  ceremonyId: string,
+  kind: CeremonyKind,
+  now: Date,
+): Promise<Ceremony | null> {
+  const spent = await db
+    .updateTable('ceremonies')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('id_hash', '=', keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId))
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+    .returningAll()
+    .executeTakeFirst();
+  return spent ?? null;
+}
+
+/** Expired and consumed ceremonies are worthless; a periodic sweep keeps the table small. */
+export async function deleteStaleCeremonies(db: Executor, now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('ceremonies')
+    .where((eb) => eb.or([eb('expires_at', '<=', now), eb('consumed_at', 'is not', null)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

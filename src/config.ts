@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+/**
+ * The environment, parsed once at start. Every variable is documented in the README.
+ * A wrong value stops the process with a message naming the variable — never a stack trace.
+ */
+
+const secondsSchema = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z.string().refine((origin) => {
+          try {
+            const url = new URL(origin);
+            return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+          } catch {
+            return false;
+          }
+        }, 'must be a list of origins like https://auth.example.com (scheme, host and optional port; no path or trailing slash)'),
+      )
+      .min(1, 'must name at least one origin'),
+  );
+
+/** `id:base64key,id2:base64key` — 32-byte AES-256 keys with ids, so old secrets stay readable after rotation. */
+const encryptionKeys = z
+  .string()
+  .transform((value, ctx) => {
+    const keys = new Map<string, Buffer>();
+    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const separator = entry.indexOf(':');
+      const id = separator > 0 ? entry.slice(0, separator) : '';
+      const key = Buffer.from(entry.slice(separator + 1), 'base64');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of id:base64 entries, each key exactly 32 bytes' });
+        return z.NEVER;
+      }
+      keys.set(id, key);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must name at least one key' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const secretKey = z
+  .string()
+  .transform((value, ctx) => {
+    const key = Buffer.from(value, 'base64');
+    if (key.length < 32) {
+      ctx.addIssue({ code: 'custom', message: 'must be at least 32 bytes, base64-encoded' });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+export const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LATCH_ORIGINS: originList.optional(),
+  LATCH_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, 'must be a host name such as example.com (no scheme or port)')
+    .optional(),
+  LATCH_RP_NAME: z.string().min(1).max(64).default('Latch'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  LATCH_DATA_DIR: z.string().min(1).default('./data'),
+  LATCH_ENCRYPTION_KEYS: encryptionKeys.optional(),
+  LATCH_ACTIVE_KEY_ID: z.string().min(1).optional(),
+  LATCH_HMAC_KEY: secretKey.optional(),
+  LATCH_SESSION_IDLE_SECONDS: secondsSchema(60 * 60),
+  LATCH_SESSION_ABSOLUTE_SECONDS: secondsSchema(24 * 60 * 60),
+  LATCH_TRUST_PROXY: booleanFlag.default(false),
+  LATCH_AAGUID_FILE: z.string().min(1).optional(),
+  LATCH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Allowed origins; the first is the primary one (the URL we print, the one cookies are set for). */
+  origins: string[];
+  rpId: string;
+  rpName: string;
+  databaseUrl: string | null;
+  dataDir: string;
+  /** Null in the embedded development setup until keys are generated into the data folder. */
+  keys: { encryptionKeys: Map<string, Buffer>; activeKeyId: string; hmacKey: Buffer } | null;
+  sessionIdleSeconds: number;
+  sessionAbsoluteSeconds: number;
+  /** Only behind a reverse proxy that sets X-Forwarded-For may the header name the client. */
+  trustProxy: boolean;
+  aaguidFile: string | null;
+  logLevel: Environment['LATCH_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, as they do in most .env files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const origins = e.LATCH_ORIGINS ?? [`http://localhost:${e.PORT === 0 ? 3000 : e.PORT}`];
+  const primaryHost = new URL(origins[0]!).hostname;
+  const rpId = e.LATCH_RP_ID ?? primaryHost;
+  // Further origins may be related origins (served through /.well-known/webauthn); the primary one must match.
+  if (primaryHost !== rpId && !primaryHost.endsWith(`.${rpId}`)) {
+    problems.push(`LATCH_RP_ID: "${rpId}" must equal or be a parent domain of the primary origin's host "${primaryHost}"`);
+  }
+
+  let keys: Config['keys'] = null;
+  if (e.LATCH_ENCRYPTION_KEYS || e.LATCH_HMAC_KEY) {
+    if (!e.LATCH_ENCRYPTION_KEYS) problems.push('LATCH_ENCRYPTION_KEYS: must be set when LATCH_HMAC_KEY is set');
+    if (!e.LATCH_HMAC_KEY) problems.push('LATCH_HMAC_KEY: must be set when LATCH_ENCRYPTION_KEYS is set');
+    if (e.LATCH_ENCRYPTION_KEYS && e.LATCH_HMAC_KEY) {
+      const activeKeyId = e.LATCH_ACTIVE_KEY_ID ?? [...e.LATCH_ENCRYPTION_KEYS.keys()].at(-1)!;
+      if (!e.LATCH_ENCRYPTION_KEYS.has(activeKeyId)) {
+        problems.push(`LATCH_ACTIVE_KEY_ID: "${activeKeyId}" is not one of the ids in LATCH_ENCRYPTION_KEYS`);
+      }
+      keys = { encryptionKeys: e.LATCH_ENCRYPTION_KEYS, activeKeyId, hmacKey: e.LATCH_HMAC_KEY };
+    }
+  } else if (e.DATABASE_URL) {
+    problems.push(
+      'LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY: must be set when DATABASE_URL is set (generated development keys exist only for the embedded database)',
+    );
+  }
+  if (e.LATCH_SESSION_IDLE_SECONDS > e.LATCH_SESSION_ABSOLUTE_SECONDS) {
+    problems.push('LATCH_SESSION_IDLE_SECONDS: must not exceed LATCH_SESSION_ABSOLUTE_SECONDS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    origins,
+    rpId,
+    rpName: e.LATCH_RP_NAME,
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir: e.LATCH_DATA_DIR,
+    keys,
+    sessionIdleSeconds: e.LATCH_SESSION_IDLE_SECONDS,
+    sessionAbsoluteSeconds: e.LATCH_SESSION_ABSOLUTE_SECONDS,
+    trustProxy: e.LATCH_TRUST_PROXY,
+    aaguidFile: e.LATCH_AAGUID_FILE ?? null,
+    logLevel: e.LATCH_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,38 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+
+export type Db = Kysely<Database>;
+
+const INT8_OID = 20;
+
+// int8 holds counters (sign counts, time steps, audit ids) far below 2^53: read them as numbers.
+pg.types.setTypeParser(INT8_OID, (value) => Number(value));
+
+export function connectPostgres(connectionString: string, options: { max?: number } = {}): Db {
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString, max: options.max ?? 10 }),
+    }),
+  });
+}
+
+/** `dataDir` null: in memory (tests). Otherwise files in that folder, kept across restarts. */
+export async function openEmbedded(dataDir: string | null, loadDataDir?: Blob): Promise<{ db: Db; pglite: PGlite }> {
+  const pglite = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+  });
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), pglite };
+}
+
+export async function isDatabaseReady(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

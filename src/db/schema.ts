@@ -1,0 +1,182 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps are written as Date and read as Date (pg and PGlite both parse timestamptz). */
+type Timestamp = ColumnType<Date, Date, Date>;
+
+export type FactorKind = 'passkey' | 'totp' | 'backup_codes' | 'password';
+export type FactorStatus = 'pending' | 'active' | 'revoked';
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+export interface UsersTable {
+  id: Generated<string>;
+  /** Normalised (trimmed, lower-case) and unique. */
+  username: string;
+  display_name: string;
+  /** The WebAuthn user handle: random bytes, base64url, never the id or the username. */
+  webauthn_user_id: string;
+  status: 'active' | 'disabled';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface FactorsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: FactorKind;
+  label: string | null;
+  status: FactorStatus;
+  created_at: Timestamp;
+  activated_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  /** The user who revoked it (the owner or an admin); null when the system did. */
+  revoked_by: string | null;
+  revoked_reason: string | null;
+
+  // passkey
+  credential_id: string | null;
+  public_key: Uint8Array | null;
+  sign_count: number | null;
+  transports: string[] | null;
+  aaguid: string | null;
+  device_type: 'singleDevice' | 'multiDevice' | null;
+  backup_eligible: boolean | null;
+  backed_up: boolean | null;
+  user_verified: boolean | null;
+  /** Set when the sign counter went backwards (a possible cloned authenticator). */
+  flagged_at: Timestamp | null;
+  flagged_reason: string | null;
+
+  // totp
+  secret_sealed: string | null;
+  key_id: string | null;
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512' | null;
+  digits: number | null;
+  period_seconds: number | null;
+  /** The last accepted time step: a code for this step or an earlier one is refused. */
+  last_used_step: number | null;
+
+  // password
+  password_hash: string | null;
+}
+
+export interface BackupCodesTable {
+  id: Generated<string>;
+  factor_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+}
+
+export type CeremonyKind =
+  | 'passkey_signup'
+  | 'passkey_signin'
+  | 'passkey_register'
+  | 'passkey_step_up'
+  | 'totp_signup'
+  | 'totp_setup'
+  | 'signin_ticket';
+
+export interface CeremoniesTable {
+  /** keyed hash of the ceremony id the client holds: the id is a bearer secret (a sign-in ticket is one). */
+  id_hash: string;
+  kind: CeremonyKind;
+  user_id: string | null;
+  session_id: string | null;
+  challenge: string | null;
+  /** Kind-specific state; never plaintext secrets (a pending TOTP secret is sealed). */
+  data: ColumnType<Record<string, unknown>, string, string>;
+  attempts: Generated<number>;
+  max_attempts: number;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  consumed_at: Timestamp | null;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  aal: number;
+  amr: string[];
+  factor_ids: string[];
+  phishing_resistant: boolean;
+  /** Made with a backup code: the user is recovering. */
+  recovery: boolean;
+  remembered_device_id: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  idle_expires_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  /** The last time a factor was proven in this session (sign-in or step-up). */
+  last_verified_at: Timestamp;
+  stepped_up_at: Timestamp | null;
+  client_address: string | null;
+  user_agent: string | null;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  occurred_at: Timestamp;
+  actor_user_id: string | null;
+  subject_user_id: string | null;
+  action: string;
+  outcome: AuditOutcome;
+  factor_id: string | null;
+  session_id: string | null;
+  client_address: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: ColumnType<Record<string, unknown>, string, never>;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  count: number;
+  window_started_at: Timestamp;
+  locked_until: Timestamp | null;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: string;
+  payload: ColumnType<Record<string, unknown>, string, never>;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+  attempts: Generated<number>;
+}
+
+export interface RememberedDevicesTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  factors: FactorsTable;
+  backup_codes: BackupCodesTable;
+  ceremonies: CeremoniesTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  rate_limits: RateLimitsTable;
+  notifications: NotificationsTable;
+  remembered_devices: RememberedDevicesTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type Factor = Selectable<FactorsTable>;
+export type NewFactor = Insertable<FactorsTable>;
+export type FactorUpdate = Updateable<FactorsTable>;
+export type Ceremony = Selectable<CeremoniesTable>;
+export type Session = Selectable<SessionsTable>;
+export type AuditEvent = Selectable<AuditEventsTable>;
+export type RememberedDevice = Selectable<RememberedDevicesTable>;

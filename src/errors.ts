@@ -1,0 +1,42 @@
+/**
+ * Every error code the API can answer with, in one place. The browser client switches on `code`;
+ * codes are a contract: add, never rename.
+ */
+export const errorCodes = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  validation_failed: { status: 400, message: 'The request did not pass validation.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  csrf_rejected: { status: 403, message: 'Cross-site request refused.' },
+  unauthenticated: { status: 401, message: 'Sign in first.' },
+  forbidden: { status: 403, message: 'You may not do that.' },
+  step_up_required: { status: 403, message: 'Confirm it is you to continue.' },
+  not_found: { status: 404, message: 'Not found.' },
+  rate_limited: { status: 429, message: 'Too many attempts. Try again later.' },
+  ceremony_invalid: { status: 400, message: 'This sign-in or enrollment step has expired or was already used. Start again.' },
+  username_taken: { status: 409, message: 'That username is taken.' },
+  last_factor: { status: 409, message: 'This is the last way you can sign in; add another before removing it.' },
+  factor_not_found: { status: 404, message: 'No such factor.' },
+  session_not_found: { status: 404, message: 'No such session.' },
+  invalid_credentials: { status: 401, message: 'That did not work. Check what you entered and try again.' },
+  internal_error: { status: 500, message: 'Something went wrong on our side.' },
+  service_unavailable: { status: 503, message: 'The service is not ready.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** Domain code throws this; the HTTP layer maps it to `{error: {code, message, ...details}}`. */
+export class LatchError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    /** Extra fields for the client (never secrets), e.g. `methods` for a step-up. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message ?? errorCodes[code].message);
+    this.name = 'LatchError';
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Context } from 'hono';
+import type { RequestContext } from '../audit/audit.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Db } from '../db/database.ts';
+import type { Session, User } from '../db/schema.ts';
+import type { Logger } from '../logger.ts';
+
+/** Everything the app is a function of. Tests pass a fake clock and a fresh database. */
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  keyring: Keyring;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** This request's "now", read once from the clock so every step of it agrees. */
+    now: Date;
+    clientAddress: string | null;
+    auth: { session: Session; user: User } | null;
+  };
+}
+
+export type AppContext = Context<AppEnv>;
+
+export function requestContext(c: AppContext): RequestContext {
+  return {
+    now: c.get('now'),
+    clientAddress: c.get('clientAddress'),
+    userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
+    requestId: c.get('requestId'),
+  };
+}

@@ -1,0 +1,138 @@
+import { createRoute } from '@hono/zod-openapi';
+import { recordAudit } from '../../audit/audit.ts';
+import { LatchError } from '../../errors.ts';
+import { requireAllowed } from '../../policy/enforce.ts';
+import { listLiveSessions, revokeOtherSessions, revokeSession } from '../../sessions/sessions.ts';
+import { publicUser } from '../../users/users.ts';
+import { publicSession } from '../auth-session.ts';
+import { requestContext, type AppDeps } from '../context.ts';
+import { authOf, requireSession } from '../middleware/session.ts';
+import { clearSessionCookie } from '../session-cookie.ts';
+import { createRouter, errorResponses, jsonContent, z } from '../router.ts';
+
+const SessionSchema = z
+  .object({
+    id: z.string(),
+    aal: z.number(),
+    amr: z.array(z.string()),
+    phishingResistant: z.boolean(),
+    recovery: z.boolean(),
+    createdAt: z.string(),
+    lastSeenAt: z.string(),
+    expiresAt: z.string(),
+    absoluteExpiresAt: z.string(),
+    steppedUpAt: z.string().nullable(),
+    lastVerifiedAt: z.string(),
+    clientAddress: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    current: z.boolean().optional(),
+  })
+  .openapi('Session');
+
+export const UserSchema = z
+  .object({ id: z.string(), username: z.string(), displayName: z.string(), createdAt: z.string() })
+  .openapi('User');
+
+const SessionIdParams = z.object({ id: z.uuid() });
+
+export function sessionRoutes(deps: AppDeps) {
+  const router = createRouter();
+  router.use('/api/session', requireSession());
+  router.use('/api/sessions', requireSession());
+  router.use('/api/sessions/*', requireSession());
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/session',
+      tags: ['Session'],
+      summary: 'The signed-in user and this session',
+      responses: { 200: jsonContent(z.object({ user: UserSchema, session: SessionSchema }), 'Signed in'), ...errorResponses },
+    }),
+    (c) => {
+      const { user, session } = authOf(c);
+      return c.json({ user: publicUser(user), session: publicSession(session) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/session',
+      tags: ['Session'],
+      summary: 'Sign out',
+      responses: { 204: { description: 'Signed out' }, ...errorResponses },
+    }),
+    async (c) => {
+      const { session } = authOf(c);
+      const context = requestContext(c);
+      await deps.db.transaction().execute(async (trx) => {
+        await revokeSession(trx, session.id, 'signed_out', context.now);
+        await recordAudit(trx, context, { action: 'session.sign_out', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id });
+      });
+      clearSessionCookie(c);
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/sessions',
+      tags: ['Session'],
+      summary: "The user's live sessions, the current one marked",
+      responses: { 200: jsonContent(z.object({ sessions: z.array(SessionSchema) }), 'Sessions'), ...errorResponses },
+    }),
+    async (c) => {
+      const { session } = authOf(c);
+      const sessions = await listLiveSessions(deps.db, session.user_id, c.get('now'));
+      return c.json({ sessions: sessions.map((each) => publicSession(each, session.id)) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/sessions/{id}',
+      tags: ['Session'],
+      summary: 'End one of your sessions',
+      request: { params: SessionIdParams },
+      responses: { 204: { description: 'Ended' }, 404: jsonContent(z.any(), 'No such live session'), ...errorResponses },
+    }),
+    async (c) => {
+      const { session } = authOf(c);
+      const { id } = c.req.valid('param');
+      const context = requestContext(c);
+      await deps.db.transaction().execute(async (trx) => {
+        const ended = await revokeSession(trx, id, 'ended_by_user', context.now, session.user_id);
+        if (!ended) throw new LatchError('session_not_found');
+        await recordAudit(trx, context, { action: 'session.end', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id, details: { endedSessionId: id } });
+      });
+      if (id === session.id) clearSessionCookie(c);
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/sessions/revoke-others',
+      tags: ['Session'],
+      summary: 'End every session but this one',
+      responses: { 200: jsonContent(z.object({ ended: z.number() }), 'Ended'), ...errorResponses },
+    }),
+    async (c) => {
+      const { session } = authOf(c);
+      const context = requestContext(c);
+      const ended = await deps.db.transaction().execute(async (trx) => {
+        await requireAllowed(trx, 'sessions.revoke_others', session, context.now);
+        const ids = await revokeOtherSessions(trx, session.user_id, session.id, 'ended_by_user', context.now);
+        await recordAudit(trx, context, { action: 'session.revoke_others', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id, details: { ended: ids.length } });
+        return ids.length;
+      });
+      return c.json({ ended }, 200);
+    },
+  );
+
+  return router;
+}

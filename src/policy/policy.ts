@@ -1,0 +1,90 @@
+import type { FactorKind } from '../db/schema.ts';
+
+/**
+ * The one place that decides whether a session may do a sensitive action. Routes ask `decide()`;
+ * they never compare timestamps or AALs themselves.
+ */
+
+/** Factor kinds that can prove presence for a step-up (a password or backup code cannot). */
+export type StepUpMethod = 'passkey' | 'totp';
+
+export type SensitiveAction =
+  | 'factor.add'
+  | 'factor.remove'
+  | 'factor.rename'
+  | 'backup_codes.regenerate'
+  | 'password.change'
+  | 'sessions.revoke_others'
+  | 'remembered_devices.forget'
+  | 'admin.manage_users'
+  | 'admin.revoke_user_factor'
+  | 'admin.end_user_sessions';
+
+export interface Requirement {
+  /** The last factor proof must be at most this old. */
+  maxAgeSeconds: number;
+  /** Which factors may be proven to satisfy the requirement. */
+  methods: readonly StepUpMethod[];
+  /** Only a phishing-resistant proof (a passkey with user verification) will do. */
+  phishingResistant: boolean;
+  /** The session must be at least this assurance level (after a step-up). */
+  minAal: 1 | 2;
+  /** Only administrators. */
+  adminOnly: boolean;
+}
+
+const FIVE_MINUTES = 5 * 60;
+const FIFTEEN_MINUTES = 15 * 60;
+const both = ['passkey', 'totp'] as const;
+
+export const policyTable: Readonly<Record<SensitiveAction, Requirement>> = {
+  'factor.add': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  'factor.remove': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  'factor.rename': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
+  'backup_codes.regenerate': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  'password.change': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  'sessions.revoke_others': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
+  'remembered_devices.forget': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
+  'admin.manage_users': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
+  'admin.revoke_user_factor': { maxAgeSeconds: FIVE_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
+  'admin.end_user_sessions': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
+};
+
+/** What the policy needs to know of a session. */
+export interface SessionFacts {
+  aal: number;
+  phishingResistant: boolean;
+  lastVerifiedAt: Date;
+}
+
+export interface PolicyContext {
+  now: Date;
+  /** Active factor kinds the user has: a step-up can only ask for what the user can give. */
+  activeFactorKinds: readonly FactorKind[];
+  /** Whether the user has a passkey enrolled with user verification (phishing-resistant step-up possible). */
+  hasUserVerifyingPasskey: boolean;
+  isAdmin: boolean;
+}
+
+export type Decision =
+  | { decision: 'allow' }
+  | { decision: 'step_up_required'; methods: StepUpMethod[]; maxAgeSeconds: number }
+  | { decision: 'deny'; reason: 'not_admin' | 'no_step_up_method' };
+
+export function decide(action: SensitiveAction, session: SessionFacts, context: PolicyContext): Decision {
+  const requirement = policyTable[action];
+  if (requirement.adminOnly && !context.isAdmin) return { decision: 'deny', reason: 'not_admin' };
+
+  const ageSeconds = (context.now.getTime() - session.lastVerifiedAt.getTime()) / 1000;
+  const fresh = ageSeconds <= requirement.maxAgeSeconds;
+  const strongEnough = session.aal >= requirement.minAal && (!requirement.phishingResistant || session.phishingResistant);
+  if (fresh && strongEnough) return { decision: 'allow' };
+
+  const methods = requirement.methods.filter((method) => {
+    if (!context.activeFactorKinds.includes(method)) return false;
+    if (requirement.phishingResistant && method === 'passkey') return context.hasUserVerifyingPasskey;
+    return !requirement.phishingResistant;
+  });
+  if (methods.length === 0) return { decision: 'deny', reason: 'no_step_up_method' };
+  return { decision: 'step_up_required', methods, maxAgeSeconds: requirement.maxAgeSeconds };
+}

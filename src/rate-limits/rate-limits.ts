@@ -1,0 +1,68 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { addSeconds } from '../clock.ts';
+import type { Database } from '../db/schema.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Failure counters in the database, so every instance sees the same count: `limit` failures
+ * inside `windowSeconds` lock the key for `lockoutSeconds`.
+ */
+export interface RateLimitRule {
+  limit: number;
+  windowSeconds: number;
+  lockoutSeconds: number;
+}
+
+export interface RateLimitState {
+  locked: boolean;
+  /** When the lock ends; null when not locked. */
+  lockedUntil: Date | null;
+  count: number;
+}
+
+/** Whether the key is locked now. Read-only: checking does not count as an attempt. */
+export async function checkRateLimit(db: Executor, key: string, now: Date): Promise<RateLimitState> {
+  const row = await db.selectFrom('rate_limits').selectAll().where('key', '=', key).executeTakeFirst();
+  if (!row) return { locked: false, lockedUntil: null, count: 0 };
+  const locked = row.locked_until !== null && row.locked_until > now;
+  return { locked, lockedUntil: locked ? row.locked_until : null, count: row.count };
+}
+
+/**
+ * Counts one event against the key in a single upsert (concurrent hits all count) and returns
+ * the state after it. A window that has passed starts over at 1.
+ */
+export async function hitRateLimit(db: Executor, key: string, rule: RateLimitRule, now: Date): Promise<RateLimitState> {
+  const windowStart = addSeconds(now, -rule.windowSeconds);
+  const lockedUntil = addSeconds(now, rule.lockoutSeconds);
+  const row = await db
+    .insertInto('rate_limits')
+    .values({ key, count: 1, window_started_at: now, locked_until: rule.limit <= 1 ? lockedUntil : null })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({
+        count: sql<number>`case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.count + 1 end`,
+        window_started_at: sql<Date>`case when rate_limits.window_started_at <= ${windowStart} then ${now} else rate_limits.window_started_at end`,
+        locked_until: sql<Date | null>`case
+          when (case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.count + 1 end) >= ${rule.limit}
+            then greatest(coalesce(rate_limits.locked_until, ${lockedUntil}), ${lockedUntil})
+          else rate_limits.locked_until end`,
+      }),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const locked = row.locked_until !== null && row.locked_until > now;
+  return { locked, lockedUntil: locked ? row.locked_until : null, count: row.count };
+}
+
+/** A success clears the key's failures (and any lock on it). */
+export async function resetRateLimit(db: Executor, key: string): Promise<void> {
+  await db.deleteFrom('rate_limits').where('key', '=', key).execute();
+}
+
+/** Key builders, so every caller spells the same counter the same way. */
+export const rateLimitKeys = {
+  secondFactorAccountAddress: (userId: string, address: string | null) => `2fa:account:${userId}:addr:${address ?? 'unknown'}`,
+  secondFactorAccount: (userId: string) => `2fa:account:${userId}`,
+  address: (scope: string, address: string | null) => `${scope}:addr:${address ?? 'unknown'}`,
+};

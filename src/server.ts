@@ -1,0 +1,76 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createApp } from './app.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { loadOrCreateDevelopmentKeys } from './crypto/dev-keys.ts';
+import type { Keyring } from './crypto/keyring.ts';
+import { deleteStaleCeremonies } from './ceremonies/ceremonies.ts';
+import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  db: Db;
+  close(): Promise<void>;
+}
+
+const CEREMONY_SWEEP_MS = 10 * 60 * 1000;
+
+/** config → database → keys → migrate → serve. Used by `npm start` and by the browser tests. */
+export async function startServer(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+
+  let db: Db;
+  let keyring: Keyring;
+  if (config.databaseUrl) {
+    db = connectPostgres(config.databaseUrl);
+    keyring = config.keys!;
+    logger.info('database', { kind: 'postgresql' });
+  } else {
+    const dataDir = resolve(config.dataDir);
+    await mkdir(dataDir, { recursive: true });
+    ({ db } = await openEmbedded(resolve(dataDir, 'pgdata')));
+    logger.info('database', { kind: 'embedded', dataDir });
+    if (config.keys) {
+      keyring = config.keys;
+    } else {
+      const keys = await loadOrCreateDevelopmentKeys(dataDir);
+      keyring = keys.keyring;
+      logger.warn(
+        keys.created ? 'generated development keys' : 'using development keys',
+        { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
+      );
+    }
+  }
+
+  await migrateToLatest(db);
+  const app = createApp({ db, config, keyring, clock, logger });
+
+  const server = await new Promise<ServerType>((resolveServer) => {
+    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(started));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const sweep = setInterval(() => {
+    deleteStaleCeremonies(db, clock.now()).catch((error: Error) => logger.warn('ceremony sweep failed', { errorName: error.name }));
+  }, CEREMONY_SWEEP_MS);
+  sweep.unref();
+
+  const primary = new URL(config.origins[0]!);
+  const url = config.port === 0 || primary.port === '' || Number(primary.port) === port ? config.origins[0]! : `http://localhost:${port}`;
+  return {
+    url: config.port === 0 ? `${primary.protocol}//${primary.hostname}:${port}` : url,
+    port,
+    db,
+    async close() {
+      clearInterval(sweep);
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      await db.destroy();
+    },
+  };
+}

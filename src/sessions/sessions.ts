@@ -1,0 +1,236 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { addSeconds } from '../clock.ts';
+import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
+import type { Database, Session, User } from '../db/schema.ts';
+import type { RequestContext } from '../audit/audit.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+const SESSION_TOKEN_PURPOSE = 'session';
+
+/** How a session was made; the assurance it claims follows from these and nothing else. */
+export interface SessionProof {
+  /** Authentication method references (RFC 8176 style): 'hwk'/'user' for a passkey, 'pwd', 'otp', 'backup_code', 'remembered_device'. */
+  amr: string[];
+  factorIds: string[];
+  aal: 1 | 2 | 3;
+  phishingResistant: boolean;
+  recovery?: boolean;
+  rememberedDeviceId?: string | null;
+}
+
+export interface SessionLifetimes {
+  idleSeconds: number;
+  absoluteSeconds: number;
+}
+
+export interface CreatedSession {
+  session: Session;
+  /** The bearer token for the cookie. Shown once; only its keyed hash is stored. */
+  token: string;
+}
+
+export function hashSessionToken(keyring: Keyring, token: string): string {
+  return keyedHash(keyring, SESSION_TOKEN_PURPOSE, token);
+}
+
+export async function createSession(
+  db: Executor,
+  keyring: Keyring,
+  userId: string,
+  proof: SessionProof,
+  lifetimes: SessionLifetimes,
+  context: RequestContext,
+): Promise<CreatedSession> {
+  const token = randomToken();
+  const now = context.now;
+  const absoluteExpiresAt = addSeconds(now, lifetimes.absoluteSeconds);
+  const session = await db
+    .insertInto('sessions')
+    .values({
+      token_hash: hashSessionToken(keyring, token),
+      user_id: userId,
+      aal: proof.aal,
+      amr: proof.amr,
+      factor_ids: proof.factorIds,
+      phishing_resistant: proof.phishingResistant,
+      recovery: proof.recovery ?? false,
+      remembered_device_id: proof.rememberedDeviceId ?? null,
+      created_at: now,
+      last_seen_at: now,
+      idle_expires_at: minDate(addSeconds(now, lifetimes.idleSeconds), absoluteExpiresAt),
+      absolute_expires_at: absoluteExpiresAt,
+      last_verified_at: now,
+      stepped_up_at: null,
+      client_address: context.clientAddress,
+      user_agent: context.userAgent,
+      revoked_at: null,
+      revoked_reason: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { session, token };
+}
+
+/** Last-seen is written at most this often, so reading a session is not a write per request. */
+const LAST_SEEN_WRITE_INTERVAL_SECONDS = 60;
+
+export interface ActiveSession {
+  session: Session;
+  user: User;
+}
+
+/**
+ * Finds the live session for a token: not revoked, inside both its idle and absolute lifetime,
+ * and belonging to an active user. Slides the idle expiry forward (never past the absolute one).
+ */
+export async function lookUpSession(
+  db: Executor,
+  keyring: Keyring,
+  token: string,
+  lifetimes: SessionLifetimes,
+  now: Date,
+): Promise<ActiveSession | null> {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('sessions')
+    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at'])
+    .where('sessions.token_hash', '=', hashSessionToken(keyring, token))
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.idle_expires_at', '>', now)
+    .where('sessions.absolute_expires_at', '>', now)
+    .executeTakeFirst();
+  if (!row || row.user_status !== 'active') return null;
+
+  const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, ...sessionColumns } = row;
+  let session: Session = sessionColumns;
+  if (now.getTime() - session.last_seen_at.getTime() >= LAST_SEEN_WRITE_INTERVAL_SECONDS * 1000) {
+    const idleExpiresAt = minDate(addSeconds(now, lifetimes.idleSeconds), session.absolute_expires_at);
+    await db
+      .updateTable('sessions')
+      .set({ last_seen_at: now, idle_expires_at: idleExpiresAt })
+      .where('id', '=', session.id)
+      .execute();
+    session = { ...session, last_seen_at: now, idle_expires_at: idleExpiresAt };
+  }
+  return {
+    session,
+    user: {
+      id: session.user_id,
+      username,
+      display_name,
+      webauthn_user_id,
+      status: user_status,
+      created_at: user_created_at,
+      updated_at: user_updated_at,
+      disabled_at,
+    },
+  };
+}
+
+/**
+ * Issues a new token for the same session (after a step-up, or when more factors join it), so a
+ * token seen before the privilege change is worthless after it. Optionally records new proof.
+ */
+export async function rotateSession(
+  db: Executor,
+  keyring: Keyring,
+  sessionId: string,
+  now: Date,
+  proof?: { stepUp: true; factorId: string; amr: string; aal?: 1 | 2 | 3; phishingResistant?: boolean },
+): Promise<CreatedSession | null> {
+  const token = randomToken();
+  const session = await db
+    .updateTable('sessions')
+    .set((eb) => ({
+      token_hash: hashSessionToken(keyring, token),
+      ...(proof
+        ? {
+            last_verified_at: now,
+            stepped_up_at: now,
+            factor_ids: sql<string[]>`(select array_agg(distinct f) from unnest(${eb.ref('factor_ids')} || ${sql.val([proof.factorId])}::uuid[]) as f)`,
+            amr: sql<string[]>`(select array_agg(distinct m) from unnest(${eb.ref('amr')} || ${sql.val([proof.amr])}::text[]) as m)`,
+            ...(proof.aal ? { aal: sql<number>`greatest(${eb.ref('aal')}, ${proof.aal})` } : {}),
+            ...(proof.phishingResistant ? { phishing_resistant: true } : {}),
+          }
+        : {}),
+    }))
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return session ? { session, token } : null;
+}
+
+export type SessionRevocationReason =
+  | 'signed_out'
+  | 'ended_by_user'
+  | 'ended_by_admin'
+  | 'factor_revoked'
+  | 'password_changed'
+  | 'account_disabled'
+  | 'recovery';
+
+export async function revokeSession(db: Executor, sessionId: string, reason: SessionRevocationReason, now: Date, userId?: string): Promise<boolean> {
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null);
+  if (userId) query = query.where('user_id', '=', userId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Ends every live session of the user except `keepSessionId`; returns their ids. */
+export async function revokeOtherSessions(db: Executor, userId: string, keepSessionId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('id', '<>', keepSessionId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function revokeAllSessions(db: Executor, userId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Ends the sessions that the factor helped establish (or step up): they rest on a proof now withdrawn. */
+export async function revokeSessionsEstablishedWith(db: Executor, factorId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where(sql<boolean>`factor_ids @> ${sql.val([factorId])}::uuid[]`)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function listLiveSessions(db: Executor, userId: string, now: Date): Promise<Session[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('idle_expires_at', '>', now)
+    .where('absolute_expires_at', '>', now)
+    .orderBy('last_seen_at', 'desc')
+    .execute();
+}
+
+function minDate(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}

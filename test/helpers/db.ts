@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { connectPostgres, openEmbedded, type Db } from '../../src/db/database.ts';
+
+export interface TestDatabase {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Opens another handle on the same database (a second "instance"); PGlite has only one. */
+  connectAgain(): Db;
+  close(): Promise<void>;
+}
+
+/**
+ * A freshly migrated database of its own for a test file: a copy of the run's template database
+ * on PostgreSQL (TEST_DATABASE_URL), otherwise an in-memory PGlite loaded from the migrated dump.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) {
+    const name = `latch_t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create database ${name} template latch_test_template`);
+    await admin.end();
+    const databaseUrl = new URL(url);
+    databaseUrl.pathname = `/${name}`;
+    const handles: Db[] = [];
+    const connect = () => {
+      const handle = connectPostgres(databaseUrl.toString(), { max: 10 });
+      handles.push(handle);
+      return handle;
+    };
+    const db = connect();
+    return {
+      db,
+      kind: 'postgres',
+      connectAgain: connect,
+      async close() {
+        await Promise.all(handles.map((handle) => handle.destroy()));
+        const cleanup = new pg.Client({ connectionString: url });
+        await cleanup.connect();
+        await cleanup.query(`drop database if exists ${name} with (force)`);
+        await cleanup.end();
+      },
+    };
+  }
+  const dump = await readFile(inject('pgliteDumpPath'));
+  const { db } = await openEmbedded(null, new Blob([dump]));
+  return {
+    db,
+    kind: 'pglite',
+    connectAgain: () => db,
+    async close() {
+      await db.destroy();
+    },
+  };
+}

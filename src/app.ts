@@ -12,6 +12,7 @@ import { securityHeaders } from './http/middleware/security-headers.ts';
 import { loadSession } from './http/middleware/session.ts';
 import { sessionLifetimes } from './http/auth-session.ts';
 import { auditRoutes } from './http/routes/audit.ts';
+import { factorRoutes } from './http/routes/factors.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { sessionRoutes } from './http/routes/session.ts';
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
+  app.route('/', factorRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

@@ -1,7 +1,8 @@
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/audit.ts';
 import type { Database, Session } from '../db/schema.ts';
-import { createSession, revokeSession, type SessionProof } from '../sessions/sessions.ts';
+import { LatchError } from '../errors.ts';
+import { createSession, revokeSession, rotateSession, type SessionProof } from '../sessions/sessions.ts';
 import { requestContext, type AppContext, type AppDeps } from './context.ts';
 import { setSessionCookie } from './session-cookie.ts';
 
@@ -48,4 +49,37 @@ export function publicSession(session: Session, currentSessionId?: string) {
     userAgent: session.user_agent,
     ...(currentSessionId !== undefined ? { current: session.id === currentSessionId } : {}),
   };
+}
+
+/**
+ * Finishes a step-up (passkey or TOTP): records the fresh proof on the session, rotates its token
+ * (the old cookie stops working), audits, and sets the new cookie. Returns the session as shown.
+ */
+export async function completeStepUp(
+  c: AppContext,
+  deps: AppDeps,
+  trx: Transaction<Database>,
+  proof: { factorId: string; method: 'passkey' | 'totp'; amr: string[]; aal?: 1 | 2 | 3; phishingResistant?: boolean },
+) {
+  const context = requestContext(c);
+  const auth = c.get('auth');
+  if (!auth) throw new LatchError('unauthenticated');
+  const rotated = await rotateSession(trx, deps.keyring, auth.session.id, context.now, {
+    stepUp: true,
+    amr: proof.amr,
+    ...(proof.aal ? { aal: proof.aal } : {}),
+    ...(proof.phishingResistant ? { phishingResistant: true } : {}),
+  });
+  if (!rotated) throw new LatchError('unauthenticated');
+  await recordAudit(trx, context, {
+    action: 'session.step_up',
+    outcome: 'success',
+    actorUserId: auth.user.id,
+    subjectUserId: auth.user.id,
+    sessionId: auth.session.id,
+    factorId: proof.factorId,
+    details: { method: proof.method },
+  });
+  setSessionCookie(c, rotated.token, rotated.session.absolute_expires_at, context.now);
+  return publicSession(rotated.session);
 }

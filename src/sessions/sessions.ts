@@ -138,7 +138,8 @@ export async function rotateSession(
   keyring: Keyring,
   sessionId: string,
   now: Date,
-  proof?: { stepUp: true; factorId: string; amr: string; aal?: 1 | 2 | 3; phishingResistant?: boolean },
+  /** A step-up: a factor was proven now. It joins `amr` but not `factor_ids`, which names only the factors that established the session. */
+  proof?: { stepUp: true; amr: string[]; aal?: 1 | 2 | 3; phishingResistant?: boolean },
 ): Promise<CreatedSession | null> {
   const token = randomToken();
   const session = await db
@@ -149,8 +150,7 @@ export async function rotateSession(
         ? {
             last_verified_at: now,
             stepped_up_at: now,
-            factor_ids: sql<string[]>`(select array_agg(distinct f) from unnest(${eb.ref('factor_ids')} || ${sql.val([proof.factorId])}::uuid[]) as f)`,
-            amr: sql<string[]>`(select array_agg(distinct m) from unnest(${eb.ref('amr')} || ${sql.val([proof.amr])}::text[]) as m)`,
+            amr: sql<string[]>`(select array_agg(distinct m order by m) from unnest(${eb.ref('amr')} || ${sql.val(proof.amr)}::text[]) as m)`,
             ...(proof.aal ? { aal: sql<number>`greatest(${eb.ref('aal')}, ${proof.aal})` } : {}),
             ...(proof.phishingResistant ? { phishing_resistant: true } : {}),
           }

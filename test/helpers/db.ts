@@ -22,7 +22,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const name = `latch_t_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    await admin.query(`create database ${name} template latch_test_template`);
+    await admin.query(`create database ${name} template ${inject('templateDatabase')}`);
     await admin.end();
     const databaseUrl = new URL(url);
     databaseUrl.pathname = `/${name}`;

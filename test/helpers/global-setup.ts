@@ -6,7 +6,6 @@ import pg from 'pg';
 import { connectPostgres, openEmbedded } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 
-export const TEMPLATE_DATABASE = 'latch_test_template';
 
 /**
  * Migrates once per run: into a template database on PostgreSQL (each test file clones it with
@@ -15,6 +14,8 @@ export const TEMPLATE_DATABASE = 'latch_test_template';
 export default async function setup(project: TestProject) {
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
+    // Unique per run, so two runs on one server (two checkouts, CI beside a developer) never collide.
+    const TEMPLATE_DATABASE = `latch_template_${process.pid}_${Date.now().toString(36)}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
@@ -26,7 +27,13 @@ export default async function setup(project: TestProject) {
     await migrateToLatest(db);
     await db.destroy();
     project.provide('pgliteDumpPath', '');
-    return;
+    project.provide('templateDatabase', TEMPLATE_DATABASE);
+    return async () => {
+      const cleanup = new pg.Client({ connectionString: url });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+      await cleanup.end();
+    };
   }
   const folder = await mkdtemp(join(tmpdir(), 'latch-test-'));
   const dumpPath = join(folder, 'migrated.tar');
@@ -36,6 +43,7 @@ export default async function setup(project: TestProject) {
   await writeFile(dumpPath, Buffer.from(await dump.arrayBuffer()));
   await db.destroy();
   project.provide('pgliteDumpPath', dumpPath);
+  project.provide('templateDatabase', '');
   return async () => {
     await rm(folder, { recursive: true, force: true });
   };
@@ -44,5 +52,6 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteDumpPath: string;
+    templateDatabase: string;
   }
 }

@@ -1,0 +1,104 @@
+import { createRoute } from '@hono/zod-openapi';
+import { recordAudit } from '../../audit/audit.ts';
+import { LatchError } from '../../errors.ts';
+import { listActiveFactors, renameFactor } from '../../factors/factors.ts';
+import { presentFactors } from '../../factors/present.ts';
+import { revokeFactor } from '../../factors/revocation.ts';
+import { requireAllowed } from '../../policy/enforce.ts';
+import { requestContext, type AppDeps } from '../context.ts';
+import { authOf, requireSession } from '../middleware/session.ts';
+import { clearSessionCookie } from '../session-cookie.ts';
+import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
+
+export const FactorSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['passkey', 'totp', 'backup_codes', 'password']),
+    label: z.string().nullable(),
+    status: z.enum(['pending', 'active', 'revoked']),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+  })
+  .passthrough()
+  .openapi('Factor');
+
+const FactorIdParams = z.object({ id: z.uuid() });
+export const LabelSchema = z.string().trim().min(1).max(64);
+
+/** The kind-independent factor routes: list, rename, revoke. Adding a factor lives with its kind. */
+export function factorRoutes(deps: AppDeps) {
+  const router = createRouter();
+  router.use('/api/factors', requireSession());
+  router.use('/api/factors/*', requireSession());
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/factors',
+      tags: ['Factors'],
+      summary: "The signed-in user's active factors",
+      responses: { 200: jsonContent(z.array(FactorSchema), 'Factors'), ...errorResponses },
+    }),
+    async (c) => {
+      const { user } = authOf(c);
+      return c.json(await presentFactors(deps.db, await listActiveFactors(deps.db, user.id)), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/factors/{id}',
+      tags: ['Factors'],
+      summary: 'Rename a factor',
+      request: { params: FactorIdParams, ...jsonBody(z.object({ label: LabelSchema })) },
+      responses: { 200: jsonContent(z.object({ factor: FactorSchema }), 'Renamed'), 404: jsonContent(z.any(), 'No such factor'), ...errorResponses },
+    }),
+    async (c) => {
+      const { session, user } = authOf(c);
+      const { id } = c.req.valid('param');
+      const { label } = c.req.valid('json');
+      const context = requestContext(c);
+      const factor = await deps.db.transaction().execute(async (trx) => {
+        await requireAllowed(trx, 'factor.rename', session, context.now);
+        const renamed = await renameFactor(trx, user.id, id, label);
+        if (!renamed) throw new LatchError('factor_not_found');
+        await recordAudit(trx, context, { action: 'factor.rename', outcome: 'success', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, factorId: id, details: { kind: renamed.kind, label } });
+        return renamed;
+      });
+      const [presented] = await presentFactors(deps.db, [factor]);
+      return c.json({ factor: presented! }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/factors/{id}',
+      tags: ['Factors'],
+      summary: 'Revoke a factor (ends the sessions it established)',
+      request: { params: FactorIdParams },
+      responses: {
+        200: jsonContent(z.object({ revoked: z.string(), endedSessions: z.number(), signedOut: z.boolean() }), 'Revoked'),
+        404: jsonContent(z.any(), 'No such factor'),
+        409: jsonContent(z.any(), 'The last way to sign in'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { session, user } = authOf(c);
+      const { id } = c.req.valid('param');
+      const context = requestContext(c);
+      const result = await deps.db.transaction().execute(async (trx) => {
+        await requireAllowed(trx, 'factor.remove', session, context.now);
+        return revokeFactor(trx, context, { userId: user.id, factorId: id, actorUserId: user.id, actorSessionId: session.id, reason: 'removed_by_user' });
+      });
+      // Removing the factor this session was made with ends this session too.
+      const signedOut = result.endedSessionIds.includes(session.id);
+      if (signedOut) clearSessionCookie(c);
+      return c.json({ revoked: result.factor.id, endedSessions: result.endedSessionIds.length, signedOut }, 200);
+    },
+  );
+
+  return router;
+}

@@ -12,6 +12,6 @@ describe('sessions', () => {
     const response = await client.get('/api/session');
     expect(response.status).toBe(200);
     expect(response.body.user.id).toBe(user.id);
-    expect(response.body.session).toMatchObject({ aal: 2, phishingResistant: true, amr: ['hwk', 'user'] });
+    expect(response.body.session).toMatchObject({ aal: 2, phishingResistant: true, amr: ['passkey', 'uv'] });
   });
 });

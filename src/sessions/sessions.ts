@@ -10,7 +10,7 @@ const SESSION_TOKEN_PURPOSE = 'session';
 
 /** How a session was made; the assurance it claims follows from these and nothing else. */
 export interface SessionProof {
-  /** Authentication method references (RFC 8176 style): 'hwk'/'user' for a passkey, 'pwd', 'otp', 'backup_code', 'remembered_device'. */
+  /** How the user proved themselves: 'passkey' (+ 'uv' when the authenticator verified the user), 'pwd', 'otp', 'backup_code', 'remembered_device'. */
   amr: string[];
   factorIds: string[];
   aal: 1 | 2 | 3;

@@ -152,7 +152,7 @@ export async function seedSignedInUser(
     t.db,
     t.keyring,
     user.id,
-    { amr: ['hwk', 'user'], factorIds: factors.map((f) => f.id), aal: 2, phishingResistant: true, ...options.proof },
+    { amr: ['passkey', 'uv'], factorIds: factors.map((f) => f.id), aal: 2, phishingResistant: true, ...options.proof },
     { idleSeconds: t.config.sessionIdleSeconds, absoluteSeconds: t.config.sessionAbsoluteSeconds },
     { now, clientAddress: client.clientAddress, userAgent: 'LatchTest/1.0', requestId: null },
   );

@@ -1,0 +1,276 @@
+/**
+ * Browser-test plumbing: the real server on a real port, headless Chromium through playwright-core,
+ * Chrome's virtual authenticator over the DevTools protocol, TOTP codes computed like an app does.
+ */
+import { createHmac } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import type { Clock } from '../../src/clock.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+
+export const CHROMIUM_PATH = process.env.LATCH_CHROMIUM ?? '/usr/bin/chromium';
+export const JOURNEY_TIMEOUT_MS = 120_000;
+export const ARTIFACTS_DIR = resolve('test-artifacts/e2e');
+
+const HOW_TO_RUN =
+  'Install Chromium (Debian/Ubuntu: `sudo apt-get install -y chromium`; or point LATCH_CHROMIUM at a Chromium binary), ' +
+  'then run `npm run test:e2e`.';
+
+/**
+ * `describe` for a browser journey file. Without Chromium the file is skipped with a message that
+ * says how to run it — unless LATCH_REQUIRE_BROWSER=1 (CI), where a missing browser fails the run.
+ */
+export function describeInBrowser(name: string, body: () => void): void {
+  if (existsSync(CHROMIUM_PATH)) {
+    // A journey drives several pages and ceremonies: longer than a unit test may take.
+    describe(name, { timeout: JOURNEY_TIMEOUT_MS }, body);
+    return;
+  }
+  if (process.env.LATCH_REQUIRE_BROWSER === '1') {
+    throw new Error(`LATCH_REQUIRE_BROWSER=1, but there is no Chromium at ${CHROMIUM_PATH}. ${HOW_TO_RUN}`);
+  }
+  const message = `Browser tests skipped: no Chromium at ${CHROMIUM_PATH}. ${HOW_TO_RUN}`;
+  console.warn(message);
+  describe.skip(`${name} — ${message}`, body);
+}
+
+/** The server's clock: real time plus an offset the test moves forward (step-up freshness, TOTP steps). */
+export interface TestClock extends Clock {
+  advance(seconds: number): void;
+}
+
+export function movableClock(): TestClock {
+  let offsetMs = 0;
+  return {
+    now: () => new Date(Date.now() + offsetMs),
+    advance(seconds) {
+      offsetMs += seconds * 1000;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface Latch {
+  url: string;
+  clock: TestClock;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** The real server with an embedded database in a temporary folder, on http://localhost:<port>. */
+export async function startLatch(): Promise<Latch> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'latch-e2e-'));
+  const port = await freePort();
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LATCH_DATA_DIR: dataDir,
+    LATCH_ORIGINS: `http://localhost:${port}`,
+    LATCH_LOG_LEVEL: 'warn',
+  });
+  const clock = movableClock();
+  const server = await startServer(config, { clock });
+  return {
+    url: `http://localhost:${port}`,
+    clock,
+    server,
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface BrowserTab {
+  context: BrowserContext;
+  page: Page;
+  cdp: CDPSession;
+  /** The virtual authenticator, when the tab has one. */
+  authenticatorId: string | null;
+  /**
+   * Whether the authenticator answers by itself. Chromium's virtual authenticator answers a
+   * conditional (autofill) request at once; turning presence off keeps autofill pending, so a
+   * test can use the button instead.
+   */
+  setPresence(enabled: boolean): Promise<void>;
+  credentials(): Promise<Array<{ credentialId: string; rpId?: string; userHandle?: string }>>;
+  removeAuthenticator(): Promise<void>;
+}
+
+export const PHONE_VIEWPORT = { width: 375, height: 812 };
+export const DESKTOP_VIEWPORT = { width: 1100, height: 900 };
+
+/**
+ * A fresh browser context (its own cookies) with one page. With `webauthn` (the default) it has a
+ * platform-like virtual authenticator: CTAP2, internal transport, resident keys, user verification.
+ * With `webauthn: 'absent'` the page has no WebAuthn API at all.
+ */
+export async function openTab(browser: Browser, options: { webauthn?: boolean | 'absent'; viewport?: { width: number; height: number } } = {}): Promise<BrowserTab> {
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP_VIEWPORT });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) console.error(`[console] ${message.text()}`);
+  });
+  const cdp = await context.newCDPSession(page);
+  let authenticatorId: string | null = null;
+  const webauthn = options.webauthn ?? true;
+  if (webauthn === 'absent') {
+    await page.addInitScript(() => {
+      delete (window as { PublicKeyCredential?: unknown }).PublicKeyCredential;
+    });
+  } else if (webauthn) {
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+  }
+  return {
+    context,
+    page,
+    cdp,
+    get authenticatorId() {
+      return authenticatorId;
+    },
+    async setPresence(enabled) {
+      if (!authenticatorId) return;
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
+    },
+    async credentials() {
+      if (!authenticatorId) return [];
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      return credentials;
+    },
+    async removeAuthenticator() {
+      if (!authenticatorId) return;
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+      authenticatorId = null;
+    },
+  };
+}
+
+// ——— TOTP (RFC 6238), computed in the test from the key shown on the page ———
+
+export function base32Decode(input: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const clean = input.replace(/[\s=-]/g, '').toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const bytes: number[] = [];
+  for (const char of clean) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${char}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** HOTP over the time step (RFC 6238): HMAC-SHA1, dynamic truncation, 6 digits, 30 s. */
+export function totp(secretBase32: string, at: Date, options: { digits?: number; periodSeconds?: number } = {}): string {
+  const digits = options.digits ?? 6;
+  const counter = Math.floor(at.getTime() / 1000 / (options.periodSeconds ?? 30));
+  const message = Buffer.alloc(8);
+  message.writeBigUInt64BE(BigInt(counter));
+  const mac = createHmac('sha1', base32Decode(secretBase32)).update(message).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  return String(binary % 10 ** digits).padStart(digits, '0');
+}
+
+// ——— Page helpers ———
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the page's visible view is `name` (the `[data-view]` section shown). */
+export async function expectView(page: Page, name: string): Promise<void> {
+  await page.waitForFunction((view) => document.body.dataset.currentView === view, name, { timeout: 15_000 });
+}
+
+export async function expectPath(page: Page, path: string): Promise<void> {
+  await page.waitForURL((url) => url.pathname === path, { timeout: 15_000 });
+}
+
+/** The account page has finished loading its sections. */
+export async function expectAccountPage(page: Page): Promise<void> {
+  await expectPath(page, '/account');
+  await page.locator('#sections').waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+export async function statusText(page: Page): Promise<string> {
+  return (await page.locator('#status').textContent()) ?? '';
+}
+
+export async function errorText(page: Page): Promise<string> {
+  const error = page.locator('#error');
+  await error.waitFor({ state: 'visible', timeout: 15_000 });
+  await expect.poll(async () => (await error.textContent()) ?? '', { timeout: 5_000 }).not.toBe('');
+  return (await error.textContent()) ?? '';
+}
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expectPath(page, '/');
+}
+
+let userCounter = 0;
+export function uniqueUsername(prefix: string): string {
+  userCounter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${userCounter}`;
+}
+
+/** Waits for the element to be visible (playwright-core has no `expect(locator)`). */
+export async function expectVisible(locator: Locator): Promise<void> {
+  await locator.waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+export async function expectHidden(locator: Locator): Promise<void> {
+  await locator.waitFor({ state: 'hidden', timeout: 15_000 });
+}

@@ -37,3 +37,28 @@ describe('migrations', () => {
     }
   });
 });
+
+describe.runIf(process.env.TEST_DATABASE_URL)('several instances starting at once on PostgreSQL', () => {
+  it('migrate once under the lock; every instance starts', async () => {
+    const { default: pg } = await import('pg');
+    const { connectPostgres } = await import('../src/db/database.ts');
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    const name = `latch_concurrent_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    url.pathname = `/${name}`;
+    const instances = [1, 2, 3, 4].map(() => connectPostgres(url.toString(), { max: 2 }));
+    try {
+      const results = await Promise.all(instances.map((db) => migrateToLatest(db)));
+      const applied = results.flatMap((result) => result.results ?? []).filter((r) => r.status === 'Success');
+      expect(applied).toHaveLength(Object.keys(migrations).length); // each migration ran exactly once
+      const rows = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(instances[0]!);
+      expect(rows.rows[0]!.n).toBe(Object.keys(migrations).length);
+    } finally {
+      await Promise.all(instances.map((db) => db.destroy()));
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+});

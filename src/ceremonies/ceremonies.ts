@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database } from '../db/schema.ts';
@@ -56,10 +56,7 @@ export async function consumeCeremony(
   const consumed = await db
     .updateTable('ceremonies')
     .set({ consumed_at: now })
-    .where('id_hash', '=', keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId))
-    .where('kind', '=', kind)
-    .where('consumed_at', 'is', null)
-    .where('expires_at', '>', now)
+    .where((eb) => isLiveCeremony(eb, keyring, ceremonyId, kind, now))
     .returningAll()
     .executeTakeFirst();
   return consumed ?? null;
@@ -79,14 +76,20 @@ export async function spendCeremonyAttempt(
   const spent = await db
     .updateTable('ceremonies')
     .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-    .where('id_hash', '=', keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId))
-    .where('kind', '=', kind)
-    .where('consumed_at', 'is', null)
-    .where('expires_at', '>', now)
-    .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+    .where((eb) => eb.and([isLiveCeremony(eb, keyring, ceremonyId, kind, now), eb('attempts', '<', eb.ref('max_attempts'))]))
     .returningAll()
     .executeTakeFirst();
   return spent ?? null;
+}
+
+/** The ceremony with this id and kind, not yet consumed and not expired. */
+function isLiveCeremony(eb: ExpressionBuilder<Database, 'ceremonies'>, keyring: Keyring, ceremonyId: string, kind: CeremonyKind, now: Date) {
+  return eb.and([
+    eb('id_hash', '=', keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId)),
+    eb('kind', '=', kind),
+    eb('consumed_at', 'is', null),
+    eb('expires_at', '>', now),
+  ]);
 }
 
 /** Expired and consumed ceremonies are worthless; a periodic sweep keeps the table small. */

@@ -20,7 +20,12 @@ export interface RevokeFactorInput {
  * it established, forgets remembered browsers when the TOTP they stood in for goes, records the
  * audit row and queues the notification. The owner may not remove the last way they can sign in.
  */
-export async function revokeFactor(trx: Transaction<Database>, context: RequestContext, input: RevokeFactorInput): Promise<{ factor: Factor; endedSessionIds: string[] }> {
+export type RevokeFactorResult =
+  | { outcome: 'revoked'; factor: Factor; endedSessionIds: string[] }
+  /** Refused, and the refusal audited: the caller commits the transaction so the audit row stays. */
+  | { outcome: 'refused_last_factor' };
+
+export async function revokeFactor(trx: Transaction<Database>, context: RequestContext, input: RevokeFactorInput): Promise<RevokeFactorResult> {
   const factors = await trx
     .selectFrom('factors')
     .selectAll()
@@ -43,7 +48,7 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
       sessionId: input.actorSessionId ?? null,
       details: { kind: factor.kind, reason: 'last_factor' },
     });
-    throw new LatchError('last_factor');
+    return { outcome: 'refused_last_factor' };
   }
 
   const revoked = await trx
@@ -76,6 +81,6 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
     payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null },
     now: context.now,
   });
-  return { factor: revoked, endedSessionIds };
+  return { outcome: 'revoked', factor: revoked, endedSessionIds };
 }
 

@@ -183,28 +183,20 @@ export async function revokeSession(db: Executor, sessionId: string, reason: Ses
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Ends every live session of the user except `keepSessionId`; returns their ids. */
-export async function revokeOtherSessions(db: Executor, userId: string, keepSessionId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
-  const rows = await db
+/** Ends every live session of the user (but `exceptSessionId`, when given); returns their ids. */
+export async function revokeAllSessions(db: Executor, userId: string, reason: SessionRevocationReason, now: Date, exceptSessionId?: string): Promise<string[]> {
+  let query = db
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
     .where('user_id', '=', userId)
-    .where('id', '<>', keepSessionId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (exceptSessionId) query = query.where('id', '<>', exceptSessionId);
+  const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);
 }
 
-export async function revokeAllSessions(db: Executor, userId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
-  const rows = await db
-    .updateTable('sessions')
-    .set({ revoked_at: now, revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.map((row) => row.id);
+export function revokeOtherSessions(db: Executor, userId: string, keepSessionId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
+  return revokeAllSessions(db, userId, reason, now, keepSessionId);
 }
 
 /** Ends the sessions that the factor helped establish (or step up): they rest on a proof now withdrawn. */

@@ -93,6 +93,7 @@ export function factorRoutes(deps: AppDeps) {
         await requireAllowed(trx, 'factor.remove', session, context.now);
         return revokeFactor(trx, context, { userId: user.id, factorId: id, actorUserId: user.id, actorSessionId: session.id, reason: 'removed_by_user' });
       });
+      if (result.outcome === 'refused_last_factor') throw new LatchError('last_factor');
       // Removing the factor this session was made with ends this session too.
       const signedOut = result.endedSessionIds.includes(session.id);
       if (signedOut) clearSessionCookie(c);

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { decide, policyTable, type SensitiveAction } from '../src/policy/policy.ts';
+
+const now = new Date('2026-11-22T12:00:00Z');
+const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+const userContext = { now, activeFactorKinds: ['passkey', 'totp', 'password', 'backup_codes'] as const, hasUserVerifyingPasskey: true, isAdmin: false };
+const freshStrong = { aal: 2, phishingResistant: true, lastVerifiedAt: secondsAgo(10) };
+
+describe('policy table', () => {
+  it('covers every sensitive action with a positive freshness window and at least one method', () => {
+    const actions = Object.keys(policyTable) as SensitiveAction[];
+    expect(actions).toEqual(
+      expect.arrayContaining(['factor.add', 'factor.remove', 'factor.rename', 'backup_codes.regenerate', 'password.change', 'sessions.revoke_others']),
+    );
+    for (const action of actions) {
+      expect(policyTable[action].maxAgeSeconds).toBeGreaterThan(0);
+      expect(policyTable[action].methods.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('factor changes need a proof no older than five minutes', () => {
+    for (const action of ['factor.add', 'factor.remove', 'backup_codes.regenerate', 'password.change'] as const) {
+      expect(decide(action, { ...freshStrong, lastVerifiedAt: secondsAgo(299) }, userContext)).toEqual({ decision: 'allow' });
+      expect(decide(action, { ...freshStrong, lastVerifiedAt: secondsAgo(301) }, userContext)).toEqual({
+        decision: 'step_up_required',
+        methods: ['passkey', 'totp'],
+        maxAgeSeconds: 300,
+      });
+    }
+  });
+
+  it('a fresh single-factor session (passkey without UV) must still step up to add or remove a factor', () => {
+    const singleFactor = { aal: 1, phishingResistant: false, lastVerifiedAt: secondsAgo(1) };
+    expect(decide('factor.add', singleFactor, userContext).decision).toBe('step_up_required');
+    expect(decide('factor.remove', singleFactor, userContext).decision).toBe('step_up_required');
+    expect(decide('factor.rename', singleFactor, userContext)).toEqual({ decision: 'allow' });
+  });
+
+  it('offers only the step-up methods the user actually has', () => {
+    const totpOnly = { ...userContext, activeFactorKinds: ['totp', 'password', 'backup_codes'] as const, hasUserVerifyingPasskey: false };
+    expect(decide('factor.add', { ...freshStrong, lastVerifiedAt: secondsAgo(3600) }, totpOnly)).toEqual({
+      decision: 'step_up_required',
+      methods: ['totp'],
+      maxAgeSeconds: 300,
+    });
+  });
+
+  it('denies when the user has nothing that can step up', () => {
+    const none = { ...userContext, activeFactorKinds: ['password'] as const, hasUserVerifyingPasskey: false };
+    expect(decide('factor.add', { ...freshStrong, lastVerifiedAt: secondsAgo(3600) }, none)).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
+  });
+
+  it('admin actions are denied to non-admins however fresh the session', () => {
+    expect(decide('admin.manage_users', freshStrong, userContext)).toEqual({ decision: 'deny', reason: 'not_admin' });
+  });
+
+  it('admin actions need a phishing-resistant proof: a TOTP-made session must step up with a passkey', () => {
+    const admin = { ...userContext, isAdmin: true };
+    const totpSession = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1) };
+    expect(decide('admin.revoke_user_factor', totpSession, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
+    expect(decide('admin.revoke_user_factor', freshStrong, admin)).toEqual({ decision: 'allow' });
+    expect(decide('admin.revoke_user_factor', totpSession, { ...admin, hasUserVerifyingPasskey: false })).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { checkRateLimit, hitRateLimit, resetRateLimit } from '../src/rate-limits/rate-limits.ts';
+import { createTestApp } from './helpers/app.ts';
+
+const t = await createTestApp();
+const rule = { limit: 5, windowSeconds: 900, lockoutSeconds: 900 };
+
+describe('rate limits in the database', () => {
+  it('locks a key after the limit within the window, for the lockout time', async () => {
+    const key = 'test:lock';
+    for (let i = 1; i < 5; i++) expect((await hitRateLimit(t.db, key, rule, t.clock.now())).locked).toBe(false);
+    const fifth = await hitRateLimit(t.db, key, rule, t.clock.now());
+    expect(fifth).toMatchObject({ locked: true, count: 5 });
+    expect((await checkRateLimit(t.db, key, new Date(t.clock.now().getTime() + 899_000))).locked).toBe(true);
+    expect((await checkRateLimit(t.db, key, new Date(t.clock.now().getTime() + 901_000))).locked).toBe(false);
+  });
+
+  it('starts a new window once the old one has passed', async () => {
+    const key = 'test:window';
+    for (let i = 0; i < 4; i++) await hitRateLimit(t.db, key, rule, t.clock.now());
+    const later = new Date(t.clock.now().getTime() + 901_000);
+    expect(await hitRateLimit(t.db, key, rule, later)).toMatchObject({ locked: false, count: 1 });
+  });
+
+  it('a success (reset) clears the count', async () => {
+    const key = 'test:reset';
+    for (let i = 0; i < 4; i++) await hitRateLimit(t.db, key, rule, t.clock.now());
+    await resetRateLimit(t.db, key);
+    expect(await checkRateLimit(t.db, key, t.clock.now())).toEqual({ locked: false, lockedUntil: null, count: 0 });
+  });
+
+  it('concurrent hits from several instances all count', async () => {
+    const key = 'test:concurrent';
+    const handles = [t.db, t.database.connectAgain(), t.database.connectAgain()];
+    await Promise.all(Array.from({ length: 9 }, (_, i) => hitRateLimit(handles[i % 3]!, key, { ...rule, limit: 100 }, t.clock.now())));
+    expect((await checkRateLimit(t.database.connectAgain(), key, t.clock.now())).count).toBe(9);
+  });
+});

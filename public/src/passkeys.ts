@@ -8,7 +8,7 @@ import { defaultRpId, knownUserHandle, rememberUserHandle, signalAllAcceptedCred
 import { createPasskey, usePasskey, type AuthenticationResponseJSON } from './webauthn.ts';
 
 /** Error codes with which the server says "this credential is not one we know". */
-const UNKNOWN_CREDENTIAL_CODES = new Set(['unknown_credential', 'credential_not_found', 'passkey_not_found', 'credential_unknown']);
+const UNKNOWN_CREDENTIAL_CODES = new Set(['credential_unknown', 'unknown_credential']);
 
 export function isUnknownCredential(error: unknown): boolean {
   return error instanceof ApiError && (UNKNOWN_CREDENTIAL_CODES.has(error.code) || error.details.unknownCredential === true);
@@ -50,7 +50,11 @@ export async function signInWithPasskey(options: { autofill?: boolean; username?
     return { user, userHandle };
   } catch (error) {
     if (isUnknownCredential(error)) {
-      await signalUnknownCredential(requestOptions.rpId ?? defaultRpId(), response.id);
+      // The server names the credential and relying party it refused (credential_unknown).
+      const details = (error as ApiError).details;
+      const rpId = typeof details.rpId === 'string' ? details.rpId : (requestOptions.rpId ?? defaultRpId());
+      const credentialId = typeof details.credentialId === 'string' ? details.credentialId : response.id;
+      await signalUnknownCredential(rpId, credentialId);
       throw new UnknownPasskey();
     }
     throw error;

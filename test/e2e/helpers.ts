@@ -274,3 +274,77 @@ export async function expectVisible(locator: Locator): Promise<void> {
 export async function expectHidden(locator: Locator): Promise<void> {
   await locator.waitFor({ state: 'hidden', timeout: 15_000 });
 }
+
+// ——— Journeys shared by several tests ———
+
+export const PASSWORD = 'correct horse battery staple 42';
+
+export interface AppUser {
+  username: string;
+  password: string;
+  /** The base32 key read off the page, as a person would type it into their app. */
+  secret: string;
+  backupCodes: string[];
+}
+
+/** The code an authenticator app shows now (the server's now). Moves the clock one step on first, so a code is never reused. */
+export function nextCode(latch: Latch, user: AppUser): string {
+  latch.clock.advance(30);
+  return totp(user.secret, latch.clock.now());
+}
+
+/** Sign up with password + authenticator app: reads the manual key off the page, answers the code, saves the backup codes. */
+export async function signUpWithAuthenticatorApp(page: Page, latch: Latch, options: { screenshots?: boolean } = {}): Promise<AppUser> {
+  const username = uniqueUsername('app');
+  await page.goto(`${latch.url}/signup`);
+  await expectView(page, 'passkey');
+  await page.getByRole('button', { name: "My device can't use passkeys" }).click();
+  await expectView(page, 'password');
+  await page.locator('#pw-username').fill(username);
+  await page.locator('#new-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await expectView(page, 'totp');
+  await expectVisible(page.locator('img.qr'));
+  const secret = (await page.locator('#signup-totp-secret').getAttribute('data-secret')) ?? '';
+  expect(secret).toMatch(/^[A-Z2-7]+=*$/);
+  const code = page.locator('#signup-totp-code');
+  expect(await code.getAttribute('autocomplete')).toBe('one-time-code');
+  expect(await code.getAttribute('inputmode')).toBe('numeric');
+  if (options.screenshots) await screenshot(page, 'sign-up-authenticator-app');
+  await code.fill(totp(secret, latch.clock.now()));
+  await page.getByRole('button', { name: 'Confirm and create account' }).click();
+
+  await expectView(page, 'codes');
+  const backupCodes = (await page.locator('#backup-codes li').allTextContents()).map((text) => text.trim());
+  expect(backupCodes.length).toBeGreaterThan(0);
+  const proceed = page.locator('#codes-continue');
+  expect(await proceed.isDisabled()).toBe(true);
+  if (options.screenshots) await screenshot(page, 'sign-up-backup-codes');
+  await page.getByLabel('I saved these codes').check();
+  await proceed.click();
+  await expectAccountPage(page);
+  return { username, password: PASSWORD, secret, backupCodes };
+}
+
+/** From the sign-in page: password, then the authenticator code. Leaves the page where the server sends it. */
+export async function signInWithPasswordAndCode(page: Page, latch: Latch, user: AppUser, options: { remember?: boolean } = {}): Promise<void> {
+  if ((await page.evaluate(() => document.body.dataset.currentView)) !== 'password') {
+    await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
+  }
+  await expectView(page, 'password');
+  await page.locator('#pw-username').fill(user.username);
+  await page.locator('#password').fill(user.password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expectView(page, 'totp');
+  if (options.remember) await page.getByLabel('Remember this browser for 30 days').check();
+  await page.locator('#totp-code').fill(nextCode(latch, user));
+  await page.locator('#totp-submit').click();
+}
+
+/** The "Sign in faster next time" invitation, when it comes: not now. */
+export async function skipPasskeyInvite(page: Page): Promise<void> {
+  await expectView(page, 'invite');
+  await page.getByRole('button', { name: 'Not now' }).click();
+  await expectAccountPage(page);
+}

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  describeInBrowser,
+  errorText,
+  expectAccountPage,
+  expectHidden,
+  expectView,
+  expectVisible,
+  launchBrowser,
+  nextCode,
+  openTab,
+  PHONE_VIEWPORT,
+  screenshot,
+  signOut,
+  signUpWithAuthenticatorApp,
+  startLatch,
+  type Latch,
+} from './helpers.ts';
+
+/** Past the five minutes within which adding or removing a factor needs no fresh proof. */
+const STEP_UP_DUE_SECONDS = 6 * 60;
+
+function passkeyItems(page: Page) {
+  return page.locator('#passkey-list [data-kind="passkey"]');
+}
+
+describeInBrowser('account security journeys', () => {
+  let latch: Latch;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await latch?.close();
+  });
+
+  it('journey 3: an authenticator-app user adds a passkey (confirming with a code when due) and signs in with it', async () => {
+    const tab = await openTab(browser);
+    const { page } = tab;
+    const user = await signUpWithAuthenticatorApp(page, latch);
+    expect(await passkeyItems(page).count()).toBe(0);
+
+    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    const dialog = page.locator('#step-up');
+    await expectVisible(dialog);
+    // The user has no passkey yet, so the dialog asks only for a code.
+    expect(await dialog.locator('#step-up-passkey').count()).toBe(0);
+    await screenshot(page, 'step-up-dialog');
+    await dialog.locator('#step-up-code').fill(nextCode(latch, user));
+    await dialog.getByRole('button', { name: 'Confirm with code' }).click();
+    await expectHidden(dialog);
+    // The action the user asked for went on by itself: the passkey is there, no reload.
+    await passkeyItems(page).first().waitFor({ timeout: 15_000 });
+    expect(await passkeyItems(page).count()).toBe(1);
+    expect(await page.locator('#status').textContent()).toContain('Passkey added');
+    await screenshot(page, 'account-passkey-added');
+
+    await tab.setPresence(false);
+    await signOut(page);
+    await expectView(page, 'passkey');
+    await tab.setPresence(true);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectAccountPage(page);
+    expect(await page.locator('#session-list [data-current="true"]').textContent()).toContain('Passkey');
+    await tab.context.close();
+  });
+
+  it('journey 4: removing a passkey asks for a step-up; then it is gone and cannot sign in', async () => {
+    const tab = await openTab(browser, { viewport: PHONE_VIEWPORT });
+    const { page } = tab;
+    await signUpWithAuthenticatorApp(page, latch);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await passkeyItems(page).first().waitFor({ timeout: 15_000 });
+
+    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    await passkeyItems(page).first().getByRole('button', { name: /^Remove/ }).click();
+    await page.locator('#confirm-yes').click(); // "Remove passkey" in the are-you-sure dialog
+    const dialog = page.locator('#step-up');
+    await expectVisible(dialog);
+    await screenshot(page, 'step-up-dialog-phone');
+    // Both ways are offered; confirm with the passkey itself.
+    await dialog.getByRole('button', { name: 'Use your passkey' }).click();
+    await expectHidden(dialog);
+    await page.waitForFunction(() => document.querySelectorAll('#passkey-list [data-kind="passkey"]').length === 0);
+    expect(await page.locator('#status').textContent()).toContain('Passkey removed');
+    await screenshot(page, 'account-passkey-removed-phone');
+
+    // The authenticator still holds the credential; the server no longer accepts it.
+    await tab.setPresence(false);
+    await signOut(page);
+    await expectView(page, 'passkey');
+    await tab.setPresence(true);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    expect(await errorText(page)).toMatch(/isn't linked|did not work|didn't work|not recognised|no longer/i);
+    expect(new URL(page.url()).pathname).toBe('/');
+    await screenshot(page, 'sign-in-removed-passkey-phone');
+    await tab.context.close();
+  });
+});

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  describeInBrowser,
+  expectAccountPage,
+  expectView,
+  launchBrowser,
+  openTab,
+  PHONE_VIEWPORT,
+  screenshot,
+  signOut,
+  startLatch,
+  statusText,
+  uniqueUsername,
+  type Latch,
+} from './helpers.ts';
+
+describeInBrowser('passkey journeys', () => {
+  let latch: Latch;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await latch?.close();
+  });
+
+  it('journey 1: create an account with a passkey, sign in with the button, then through autofill', async () => {
+    const tab = await openTab(browser);
+    const { page } = tab;
+    const username = uniqueUsername('pk');
+
+    await page.goto(`${latch.url}/signup`);
+    await expectView(page, 'passkey');
+    await screenshot(page, 'sign-up');
+    await page.locator('#username').fill(username);
+    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await expectAccountPage(page);
+    expect(await page.locator('#who').textContent()).toContain(username);
+    expect(await page.locator('#passkey-list [data-kind="passkey"]').count()).toBe(1);
+    expect(await tab.credentials()).toHaveLength(1);
+
+    // Signed out, autofill waits for the user (the authenticator does not answer by itself) …
+    await tab.setPresence(false);
+    await signOut(page);
+    await expectView(page, 'passkey');
+    expect(await statusText(page)).toContain("You've signed out");
+    expect(await page.locator('#username').getAttribute('autocomplete')).toBe('username webauthn');
+    await screenshot(page, 'sign-in');
+
+    // … who picks "Sign in with a passkey" instead: no username needed.
+    await tab.setPresence(true);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectAccountPage(page);
+    await screenshot(page, 'account-passkey-user');
+
+    // Signed out again: this time the passkey autofill request started on load answers.
+    await signOut(page);
+    await expectAccountPage(page);
+    expect(await page.locator('#session-list [data-current="true"]').textContent()).toContain('Passkey');
+    await tab.context.close();
+  });
+
+  it('the sign-in page works on a phone-sized screen', async () => {
+    const tab = await openTab(browser, { viewport: PHONE_VIEWPORT });
+    await tab.setPresence(false);
+    await tab.page.goto(`${latch.url}/`);
+    await expectView(tab.page, 'passkey');
+    // Nothing wider than the screen.
+    expect(await tab.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_VIEWPORT.width);
+    await screenshot(tab.page, 'sign-in-phone');
+    await tab.context.close();
+  });
+});

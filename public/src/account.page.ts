@@ -261,8 +261,10 @@ function renderCodes(): void {
   const set = factors.find((factor) => factor.kind === 'backup_codes');
   const create = h('button', { type: 'button', class: 'button button-secondary button-small', id: 'regenerate-codes' }, set ? 'Create new codes' : 'Create backup codes');
   create.addEventListener('click', () => void regenerateCodes(create, Boolean(set)));
+  const hasPassword = factors.some((factor) => factor.kind === 'password');
+  const needsPassword = hasPassword ? '' : h('p', { class: 'hint' }, 'A backup code is used with your password; you can set one below.');
   if (!set) {
-    body.replaceChildren(h('p', { class: 'empty' }, "You don't have backup codes."), create);
+    body.replaceChildren(h('p', { class: 'empty' }, "You don't have backup codes."), needsPassword, create);
     return;
   }
   const remaining = set.remaining ?? 0;
@@ -499,8 +501,12 @@ let nextBefore: string | null = null;
 
 function renderEvents(events: AuditEvent[], append: boolean): void {
   const list = byId('activity-list');
-  const items = events.map((event) => h('li', {},
-    h('span', { class: event.outcome === 'success' ? 'what' : 'what failed' }, describeEvent(event),
+  const shown = events.flatMap((event) => {
+    const text = describeEvent(event);
+    return text === null ? [] : [{ event, text }];
+  });
+  const items = shown.map(({ event, text }) => h('li', {},
+    h('span', { class: event.outcome === 'success' ? 'what' : 'what failed' }, text,
       event.outcome !== 'success' ? h('span', { class: 'badge badge-danger' }, event.outcome === 'denied' ? 'Refused' : 'Failed') : ''),
     h('span', { class: 'when' }, timeElement(event.occurredAt), event.clientAddress ? ` · ${event.clientAddress}` : '')));
   if (append) list.append(...items);
@@ -509,7 +515,7 @@ function renderEvents(events: AuditEvent[], append: boolean): void {
 
 async function refreshActivity(): Promise<void> {
   try {
-    const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>('/api/audit?limit=15');
+    const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>('/api/audit?limit=25');
     nextBefore = page.nextBefore;
     renderEvents(page.events, false);
     byId('more-activity').hidden = !nextBefore;
@@ -522,7 +528,7 @@ byId('more-activity').addEventListener('click', async (event) => {
   if (!nextBefore) return;
   await withBusy(event.currentTarget as HTMLButtonElement, 'Loading…', async () => {
     try {
-      const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>(`/api/audit?limit=15&before=${encodeURIComponent(nextBefore!)}`);
+      const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>(`/api/audit?limit=25&before=${encodeURIComponent(nextBefore!)}`);
       nextBefore = page.nextBefore;
       renderEvents(page.events, true);
       byId('more-activity').hidden = !nextBefore;

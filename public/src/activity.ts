@@ -5,12 +5,26 @@ const KIND_NAMES: Record<string, string> = {
   passkey: 'a passkey',
   totp: 'an authenticator app',
   backup_codes: 'backup codes',
+  backup_code: 'a backup code',
   password: 'a password',
 };
 
-function kindOf(event: AuditEvent): string | null {
-  const kind = event.details?.kind ?? event.details?.factorKind ?? event.details?.method;
-  return typeof kind === 'string' ? kind : null;
+const METHOD_NAMES: Record<string, string> = {
+  passkey: 'passkey',
+  totp: 'authenticator code',
+  password: 'password',
+  backup_code: 'backup code',
+  backup_codes: 'backup code',
+};
+
+function detail(event: AuditEvent, name: string): string | null {
+  const value = event.details?.[name];
+  return typeof value === 'string' ? value : null;
+}
+
+function kindName(event: AuditEvent): string {
+  const kind = detail(event, 'kind') ?? detail(event, 'factorKind');
+  return (kind && KIND_NAMES[kind]) ?? 'a sign-in method';
 }
 
 function how(event: AuditEvent): string {
@@ -23,11 +37,21 @@ function how(event: AuditEvent): string {
   return '';
 }
 
-/** Exact phrases for the actions we know; everything else is the action name made readable. */
-export function describeEvent(event: AuditEvent): string {
-  const kind = kindOf(event);
-  const kindName = kind ? (KIND_NAMES[kind] ?? 'a sign-in method') : 'a sign-in method';
+function readable(text: string): string {
+  const words = text.replace(/[._]/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * What the user sees for an event, or null for bookkeeping that would only repeat another row:
+ * a ceremony's own success beside the session it created, or a request that merely asked for a
+ * step-up before going through.
+ */
+export function describeEvent(event: AuditEvent): string | null {
   const failed = event.outcome !== 'success';
+  if (event.outcome === 'denied' && detail(event, 'reason') === 'step_up_required') return null;
+  const [subject = '', verb = ''] = event.action.split('.');
+
   switch (event.action) {
     case 'session.create':
       return `Signed in${how(event)}`;
@@ -40,22 +64,22 @@ export function describeEvent(event: AuditEvent): string {
     case 'session.step_up':
       return failed ? "Couldn't confirm it was you" : 'Confirmed it was you';
     case 'factor.rename':
-      return `Renamed ${kindName}`;
+      return `Renamed ${kindName(event)}`;
     case 'factor.revoke':
-      return event.byAnotherUser ? `An administrator removed ${kindName}` : `Removed ${kindName}`;
-    case 'factor.enroll':
+      return event.byAnotherUser ? `An administrator removed ${kindName(event)}` : `Removed ${kindName(event)}`;
     case 'factor.add':
-    case 'factor.create':
-    case 'factor.activate':
-      return `Added ${kindName}`;
+      return failed ? `Couldn't add ${kindName(event)}` : `Added ${kindName(event)}`;
   }
-  const [subject, verb] = event.action.split('.');
-  const readable = event.action.replace(/[._]/g, ' ');
-  if (subject === 'signin' || subject === 'sign_in' || event.action.startsWith('signin')) {
-    return failed ? `Failed sign-in attempt (${readable})` : `Sign-in step (${readable})`;
+
+  const method = METHOD_NAMES[subject];
+  if (verb === 'signup') return failed ? null : 'Created your account';
+  if (verb === 'signin' || verb === 'sign_in' || verb === 'verify') {
+    // A successful step is followed by "Signed in"; a failed one is worth seeing.
+    return failed ? `Failed sign-in attempt${method ? ` (${method})` : ''}` : null;
   }
-  if (subject === 'backup_codes' && verb) return verb.startsWith('regenerat') ? 'Created new backup codes' : `Backup codes: ${verb.replace(/_/g, ' ')}`;
-  if (subject === 'password' && verb) return verb === 'change' || verb === 'set' ? (verb === 'set' ? 'Set a password' : 'Changed password') : `Password: ${verb.replace(/_/g, ' ')}`;
-  if (subject === 'remembered_device' || subject === 'remembered_devices') return `Remembered browsers: ${(verb ?? '').replace(/_/g, ' ')}`;
-  return readable.charAt(0).toUpperCase() + readable.slice(1);
+  if (verb === 'step_up') return failed ? `Couldn't confirm it was you${method ? ` (${method})` : ''}` : null;
+  if (subject === 'backup_codes' && (verb.startsWith('regenerat') || verb === 'create')) return 'Created new backup codes';
+  if (subject === 'password' && (verb === 'change' || verb === 'set')) return verb === 'set' ? 'Set a password' : 'Changed your password';
+  if (subject === 'remembered_device' || subject === 'remembered_devices') return verb.startsWith('forget') ? 'Forgot a remembered browser' : `Remembered this browser`;
+  return readable(event.action);
 }

@@ -334,7 +334,7 @@ function showPasswordForm(changing: boolean): void {
   const cancel = h('button', { type: 'button', class: 'button button-quiet button-small' }, 'Cancel');
   const form = h('form', { class: 'stack', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'new-password' }, 'New password'),
-      h('p', { class: 'hint', id: 'new-password-hint' }, 'At least 12 characters. A long phrase is easy to remember and hard to guess.'), input),
+      h('p', { class: 'hint', id: 'new-password-hint' }, 'At least 8 characters. A long phrase is easy to remember and hard to guess.'), input),
     h('div', { class: 'field' }, h('label', { for: 'new-password-again' }, 'New password again'), again),
     h('div', { class: 'button-row' }, save, cancel));
   cancel.addEventListener('click', () => {
@@ -355,9 +355,13 @@ function showPasswordForm(changing: boolean): void {
     }
     await withBusy(save, 'Saving…', async () => {
       try {
-        await post('/api/factors/password', { newPassword: input.value }, { purpose: changing ? 'change your password' : 'set a password' });
+        const answer = await post<{ endedSessions?: number }>('/api/factors/password', { newPassword: input.value }, { purpose: changing ? 'change your password' : 'set a password' });
         await refreshFactors();
-        messages.status(changing ? 'Password changed.' : 'Password set.');
+        const ended = answer?.endedSessions ?? 0;
+        messages.status(changing
+          ? `Password changed.${ended > 0 ? ` Your other ${ended === 1 ? 'session was' : `${ended} sessions were`} signed out.` : ''}`
+          : 'Password set.');
+        void refreshDevices();
         void refreshSessions();
         void refreshActivity();
       } catch (error) {
@@ -390,7 +394,7 @@ async function refreshDevices(): Promise<void> {
     return;
   }
   list.replaceChildren(...devices.map((device) => {
-    const name = device.label || describeUserAgent(device.userAgent);
+    const name = device.label || device.browser || describeUserAgent(device.userAgent);
     const forget = h('button', { type: 'button', class: 'button button-danger-quiet button-small', 'aria-label': `Forget ${name}` }, 'Forget');
     forget.addEventListener('click', async () => {
       await withBusy(forget, 'Forgetting…', async () => {

@@ -71,15 +71,28 @@ export function describeEvent(event: AuditEvent): string | null {
       return failed ? `Couldn't add ${kindName(event)}` : `Added ${kindName(event)}`;
   }
 
-  const method = METHOD_NAMES[subject];
+  switch (event.action) {
+    case 'user.signup':
+      return failed ? null : 'Created your account';
+    case 'backup_code.use':
+      return failed ? 'A backup code was refused' : 'Used a backup code';
+    case 'backup_codes.regenerate':
+      return 'Created new backup codes';
+    case 'password.change':
+      return 'Changed your password';
+    case 'remembered_device.add':
+      return 'Remembered a browser for 30 days';
+    case 'remembered_device.forget':
+      return 'Forgot remembered browsers';
+  }
+
+  // Sign-in steps (signin.password, signin.second_factor, passkey.signin …): a success is followed
+  // by "Signed in"; a failure is worth seeing.
+  const method = METHOD_NAMES[detail(event, 'method') ?? ''] ?? METHOD_NAMES[verb === 'password' ? 'password' : subject];
   if (verb === 'signup') return failed ? null : 'Created your account';
-  if (verb === 'signin' || verb === 'sign_in' || verb === 'verify') {
-    // A successful step is followed by "Signed in"; a failed one is worth seeing.
+  if (subject === 'signin' || verb === 'signin' || verb === 'sign_in') {
     return failed ? `Failed sign-in attempt${method ? ` (${method})` : ''}` : null;
   }
   if (verb === 'step_up') return failed ? `Couldn't confirm it was you${method ? ` (${method})` : ''}` : null;
-  if (subject === 'backup_codes' && (verb.startsWith('regenerat') || verb === 'create')) return 'Created new backup codes';
-  if (subject === 'password' && (verb === 'change' || verb === 'set')) return verb === 'set' ? 'Set a password' : 'Changed your password';
-  if (subject === 'remembered_device' || subject === 'remembered_devices') return verb.startsWith('forget') ? 'Forgot a remembered browser' : `Remembered this browser`;
   return readable(event.action);
 }

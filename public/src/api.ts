@@ -134,6 +134,18 @@ export const post = <T = unknown>(path: string, body?: unknown, options?: ApiOpt
 export const patch = <T = unknown>(path: string, body?: unknown, options?: ApiOptions) => api<T>('PATCH', path, body ?? {}, options);
 export const del = <T = unknown>(path: string, options?: ApiOptions) => api<T>('DELETE', path, undefined, options);
 
+/** The server refused a code or password (the code names which; both mean "check and retry"). */
+export function isWrongCode(error: unknown): error is ApiError {
+  return error instanceof ApiError && (error.code === 'code_invalid' || error.code === 'invalid_credentials');
+}
+
+/** " 2 attempts left." when the server says few remain; otherwise nothing. */
+export function attemptsLeftNote(error: ApiError): string {
+  const left = error.details.attemptsLeft;
+  if (typeof left !== 'number' || left > 3) return '';
+  return left <= 0 ? ' No attempts left: start again.' : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
+}
+
 /** The message to show for an error; a cancelled step-up says nothing alarming. */
 export function messageOf(error: unknown): string {
   if (error instanceof ApiError) {
@@ -196,6 +208,8 @@ export interface Factor {
 
 export interface RememberedDevice {
   id: string;
+  /** "Chrome on macOS", as the server describes it. */
+  browser?: string | null;
   userAgent?: string | null;
   label?: string | null;
   clientAddress?: string | null;

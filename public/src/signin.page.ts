@@ -3,7 +3,7 @@
  * then a backup code. After a fallback sign-in, invite the user to add a passkey; after a backup
  * code, say how many are left and offer new ones.
  */
-import { ApiError, currentSession, listFactors, messageOf, post, type User } from './api.ts';
+import { ApiError, attemptsLeftNote, currentSession, isWrongCode, listFactors, messageOf, post, type User } from './api.ts';
 import { renderBackupCodes } from './backup-codes.ts';
 import { addPasskey, PasskeyOptionsFailed, signalAcceptedPasskeys, signInWithPasskey, UnknownPasskey } from './passkeys.ts';
 import { installStepUp } from './stepup.ts';
@@ -150,10 +150,10 @@ byId('back-to-totp').addEventListener('click', () => {
 
 /** The ticket ended (expired or used up): back to the password, saying why. */
 function ticketEnded(error: unknown): boolean {
-  if (error instanceof ApiError && error.code === 'ceremony_invalid') {
+  if (error instanceof ApiError && (error.code === 'ticket_invalid' || error.code === 'ceremony_invalid')) {
     ticket = null;
     showView('password');
-    messages.error('That sign-in took too long. Enter your password again.');
+    messages.error('That sign-in took too long or had too many tries. Enter your password again.');
     return true;
   }
   return false;
@@ -176,13 +176,11 @@ byId('totp-form').addEventListener('submit', async (event) => {
       await afterFallbackSignIn(user, `Signed in as ${user.username}.`);
     } catch (error) {
       if (ticketEnded(error)) return;
-      messages.error(error instanceof ApiError && error.code === 'invalid_credentials'
-        ? "That didn't work. Check your password and the newest code from your app, then try again."
+      // Wrong password and wrong code look the same from here, on purpose.
+      messages.error(isWrongCode(error)
+        ? `That didn't work. Check your password and the newest code from your app, then try again.${attemptsLeftNote(error)}`
         : messageOf(error));
-      if (error instanceof ApiError && error.code === 'invalid_credentials') {
-        // The password may have been the wrong part: let the user re-enter both.
-        input.select();
-      }
+      input.select();
     }
   });
 });
@@ -204,8 +202,8 @@ byId('backup-form').addEventListener('submit', async (event) => {
       await showRecovered(user, remainingBackupCodes ?? null);
     } catch (error) {
       if (ticketEnded(error)) return;
-      messages.error(error instanceof ApiError && error.code === 'invalid_credentials'
-        ? "That didn't work. Check your password and the backup code. Each code works only once."
+      messages.error(isWrongCode(error)
+        ? `That didn't work. Check your password and the backup code. Each code works only once.${attemptsLeftNote(error)}`
         : messageOf(error));
       input.select();
     }

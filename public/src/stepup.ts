@@ -4,7 +4,7 @@
  * accepts — and resolves true once the server has recorded the fresh proof. api.ts then sends the
  * original request again, so the user's action goes through without a reload.
  */
-import { ApiError, messageOf, post, setStepUpHandler, type StepUpRequest } from './api.ts';
+import { ApiError, isWrongCode, messageOf, post, setStepUpHandler, type StepUpRequest } from './api.ts';
 import { digitsOnly, h, messagesIn } from './ui.ts';
 import { isCancellation, passkeyErrorMessage, usePasskey } from './webauthn.ts';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
@@ -114,7 +114,7 @@ function runDialog(request: StepUpRequest): Promise<boolean> {
           await post('/api/step-up/totp', { code }, { stepUp: false });
           finish(true);
         } catch (problem) {
-          messages.error(problem instanceof ApiError && problem.code === 'invalid_credentials'
+          messages.error(isWrongCode(problem)
             ? "That code didn't work. Check your authenticator app and try the newest code."
             : messageOf(problem));
           input.select();

@@ -2,7 +2,7 @@
  * Setting up an authenticator app: the QR code with the key beside it (copyable, for apps that
  * cannot scan), then a code to prove the app works. Used by sign-up and by the account page.
  */
-import { ApiError, messageOf } from './api.ts';
+import { isWrongCode, messageOf } from './api.ts';
 import { copyText, digitsOnly, h, withBusy, type Messages } from './ui.ts';
 
 export interface TotpEnrollment {
@@ -70,7 +70,7 @@ export function renderTotpSetup(
       try {
         await options.confirm(enrollment.ceremonyId, code);
       } catch (error) {
-        options.messages.error(error instanceof ApiError && error.code === 'invalid_credentials'
+        options.messages.error(isWrongCode(error)
           ? "That code didn't match. Check the time on your phone is right, then enter the newest code."
           : messageOf(error));
         input.select();

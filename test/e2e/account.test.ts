@@ -75,6 +75,8 @@ describeInBrowser('account security journeys', () => {
     await signUpWithAuthenticatorApp(page, latch);
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await passkeyItems(page).first().waitFor({ timeout: 15_000 });
+    const saved = await tab.credentials();
+    expect(saved).toHaveLength(1);
 
     latch.clock.advance(STEP_UP_DUE_SECONDS);
     await passkeyItems(page).first().getByRole('button', { name: /^Remove/ }).click();
@@ -89,15 +91,21 @@ describeInBrowser('account security journeys', () => {
     expect(await page.locator('#status').textContent()).toContain('Passkey removed');
     await screenshot(page, 'account-passkey-removed-phone');
 
-    // The authenticator still holds the credential; the server no longer accepts it.
+    // The page told the password manager which passkeys the server still accepts (none): it forgot this one.
+    await expect.poll(async () => (await tab.credentials()).length, { timeout: 5_000 }).toBe(0);
+
+    // A copy that missed the signal (another browser's password manager) is refused by the server …
+    await tab.addCredentials(saved);
     await tab.setPresence(false);
     await signOut(page);
     await expectView(page, 'passkey');
     await tab.setPresence(true);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    expect(await errorText(page)).toMatch(/isn't linked|did not work|didn't work|not recognised|no longer/i);
+    expect(await errorText(page)).toMatch(/isn't linked to a Latch account/);
     expect(new URL(page.url()).pathname).toBe('/');
     await screenshot(page, 'sign-in-removed-passkey-phone');
+    // … and the page tells the authenticator to forget it (signalUnknownCredential).
+    await expect.poll(async () => (await tab.credentials()).length, { timeout: 5_000 }).toBe(0);
     await tab.context.close();
   });
 });

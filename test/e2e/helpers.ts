@@ -126,8 +126,19 @@ export interface BrowserTab {
    * test can use the button instead.
    */
   setPresence(enabled: boolean): Promise<void>;
-  credentials(): Promise<Array<{ credentialId: string; rpId?: string; userHandle?: string }>>;
+  credentials(): Promise<VirtualCredential[]>;
+  /** Puts credentials (with their private keys, from `credentials()`) back into the authenticator. */
+  addCredentials(credentials: VirtualCredential[]): Promise<void>;
   removeAuthenticator(): Promise<void>;
+}
+
+export interface VirtualCredential {
+  credentialId: string;
+  isResidentCredential: boolean;
+  rpId?: string;
+  privateKey: string;
+  userHandle?: string;
+  signCount: number;
 }
 
 export const PHONE_VIEWPORT = { width: 375, height: 812 };
@@ -180,6 +191,10 @@ export async function openTab(browser: Browser, options: { webauthn?: boolean | 
       if (!authenticatorId) return [];
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
       return credentials;
+    },
+    async addCredentials(saved) {
+      if (!authenticatorId) return;
+      for (const credential of saved) await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
     },
     async removeAuthenticator() {
       if (!authenticatorId) return;

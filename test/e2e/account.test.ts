@@ -57,7 +57,14 @@ describeInBrowser('account security journeys', () => {
     await passkeyItems(page).first().waitFor({ timeout: 15_000 });
     expect(await passkeyItems(page).count()).toBe(1);
     expect(await page.locator('#status').textContent()).toContain('Passkey added');
-    await screenshot(page, 'account-passkey-added');
+
+    // Name it, by keyboard: the name shows in the list.
+    await passkeyItems(page).first().getByRole('button', { name: /^Rename/ }).click();
+    await page.getByLabel('Passkey name').fill('Work laptop');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#passkey-list .item-title')?.textContent?.includes('Work laptop'));
+    expect(await page.locator('#status').textContent()).toContain('Renamed');
+    await screenshot(page, 'account-passkey-added', { docs: 'account' });
 
     await tab.setPresence(false);
     await signOut(page);

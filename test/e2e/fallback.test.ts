@@ -82,7 +82,7 @@ describeInBrowser('password + authenticator app journeys', () => {
 
     const second = await openTab(browser);
     await second.page.goto(`${latch.url}/`);
-    await signInWithPasswordAndCode(second.page, latch, user);
+    await signInWithPasswordAndCode(second.page, latch, user, { remember: true });
     await skipPasskeyInvite(second.page);
 
     await first.page.reload();
@@ -99,6 +99,13 @@ describeInBrowser('password + authenticator app journeys', () => {
     await second.page.reload();
     await expectPath(second.page, '/');
     await expectView(second.page, 'passkey');
+
+    // It was also remembered (no code needed with the password there): forget it.
+    const devices = first.page.locator('#device-list > li.item');
+    expect(await devices.count()).toBe(1);
+    await devices.first().getByRole('button', { name: /^Forget/ }).click();
+    await first.page.waitForFunction(() => document.querySelectorAll('#device-list > li.item').length === 0);
+    expect(await first.page.locator('#status').textContent()).toContain('will ask for a code');
     await first.context.close();
     await second.context.close();
   });

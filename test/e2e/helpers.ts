@@ -17,6 +17,7 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 export const CHROMIUM_PATH = process.env.LATCH_CHROMIUM ?? '/usr/bin/chromium';
 export const JOURNEY_TIMEOUT_MS = 120_000;
 export const ARTIFACTS_DIR = resolve('test-artifacts/e2e');
+const DOCS_SCREENSHOTS_DIR = resolve('docs/screenshots');
 
 const HOW_TO_RUN =
   'Install Chromium (Debian/Ubuntu: `sudo apt-get install -y chromium`; or point LATCH_CHROMIUM at a Chromium binary), ' +
@@ -239,9 +240,17 @@ export function totp(secretBase32: string, at: Date, options: { digits?: number;
 
 // ——— Page helpers ———
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Saves a screenshot to test-artifacts/e2e/. With `docs` and LATCH_DOCS_SCREENSHOTS=1 it also
+ * refreshes docs/screenshots/<docs>.png, the pictures the README shows.
+ */
+export async function screenshot(page: Page, name: string, options: { docs?: string } = {}): Promise<void> {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+  if (options.docs && process.env.LATCH_DOCS_SCREENSHOTS === '1') {
+    await mkdir(DOCS_SCREENSHOTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(DOCS_SCREENSHOTS_DIR, `${options.docs}.png`), fullPage: true });
+  }
 }
 
 /** Waits until the page's visible view is `name` (the `[data-view]` section shown). */

@@ -63,6 +63,39 @@ describeInBrowser('passkey journeys', () => {
     await tab.context.close();
   });
 
+  it('the sign-in page is keyboard-usable with a visible focus', async () => {
+    const tab = await openTab(browser);
+    const { page } = tab;
+    await tab.setPresence(false);
+    await page.goto(`${latch.url}/`);
+    await expectView(page, 'passkey');
+    await screenshot(page, 'sign-in-clean', { docs: 'sign-in' });
+
+    const reached: string[] = [];
+    for (let press = 0; press < 8; press += 1) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement as HTMLElement | null;
+        if (!element || element === document.body) return null;
+        const style = getComputedStyle(element);
+        return { id: element.id || element.textContent?.trim() || element.tagName, outline: style.outlineStyle, width: style.outlineWidth };
+      });
+      if (!focused) continue;
+      reached.push(focused.id);
+      // Every stop shows where the focus is.
+      expect(focused.outline, `focus ring on ${focused.id}`).not.toBe('none');
+    }
+    expect(reached).toEqual(expect.arrayContaining(['username', 'passkey-button', 'to-password']));
+    expect(reached.indexOf('username')).toBeLessThan(reached.indexOf('passkey-button'));
+
+    // Enter on the fallback button leads on, by keyboard alone.
+    await page.locator('#to-password').focus();
+    await page.keyboard.press('Enter');
+    await expectView(page, 'password');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password-title');
+    await tab.context.close();
+  });
+
   it('the sign-in page works on a phone-sized screen', async () => {
     const tab = await openTab(browser, { viewport: PHONE_VIEWPORT });
     await tab.setPresence(false);

@@ -33,7 +33,14 @@ export class UnknownPasskey extends Error {
  * Sign in with a passkey: discoverable (no username) or, with `autofill`, through the browser's
  * autofill suggestions. On an unknown credential, tells the password manager to forget it.
  */
-export async function signInWithPasskey(options: { autofill?: boolean; username?: string } = {}): Promise<{ user: User; userHandle: string | null }> {
+export async function signInWithPasskey(
+  options: {
+    autofill?: boolean;
+    username?: string;
+    /** Asked once the server's options arrive: false when another ceremony started meanwhile (autofill must not cancel the button's). */
+    stillWanted?: () => boolean;
+  } = {},
+): Promise<{ user: User; userHandle: string | null }> {
   const body = options.username ? { username: options.username } : {};
   let started: { ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON };
   try {
@@ -42,6 +49,8 @@ export async function signInWithPasskey(options: { autofill?: boolean; username?
     throw new PasskeyOptionsFailed(error);
   }
   const { ceremonyId, options: requestOptions } = started;
+  // Starting a ceremony cancels the pending one: a late autofill start would cancel the button's.
+  if (options.stillWanted && !options.stillWanted()) throw new DOMException('A newer passkey request replaced this one.', 'AbortError');
   const response: AuthenticationResponseJSON = await usePasskey(requestOptions, options.autofill === true);
   try {
     const { user } = await post<{ user: User }>('/api/signin/passkey/verify', { ceremonyId, response }, { stepUp: false, redirectOnUnauthenticated: false });

@@ -26,12 +26,14 @@ function goOn(): void {
 // ——— Passkey ———
 
 let autofillRunning = false;
+/** Set while the button's ceremony runs: an autofill request must not start (and so cancel it). */
+let buttonCeremony = false;
 
 async function startAutofill(): Promise<void> {
-  if (!passkeysWork || autofillRunning || !(await supportsAutofill())) return;
+  if (!passkeysWork || autofillRunning || buttonCeremony || !(await supportsAutofill())) return;
   autofillRunning = true;
   try {
-    const { user } = await signInWithPasskey({ autofill: true });
+    const { user } = await signInWithPasskey({ autofill: true, stillWanted: () => !buttonCeremony });
     await afterPasskeySignIn(user);
   } catch (error) {
     // Autofill is quiet: it is cancelled whenever the button starts a ceremony, and if it cannot
@@ -57,6 +59,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
   const button = byId<HTMLButtonElement>('passkey-button');
   messages.status('Follow the prompt from your browser or device.');
   let signedIn = false;
+  buttonCeremony = true;
   await withBusy(button, 'Waiting for your passkey…', async () => {
     try {
       // No username: the passkey itself says who you are.
@@ -70,6 +73,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
       else messages.error(passkeyErrorMessage(error, 'use'));
     }
   });
+  buttonCeremony = false;
   if (!signedIn) void startAutofill();
 });
 

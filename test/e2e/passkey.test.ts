@@ -63,6 +63,50 @@ describeInBrowser('passkey journeys', () => {
     await tab.context.close();
   });
 
+  it('the button wins when the autofill request is still starting (a late autofill does not cancel it)', async () => {
+    const tab = await openTab(browser);
+    const { page } = tab;
+    await page.goto(`${latch.url}/signup`);
+    await page.locator('#username').fill(uniqueUsername('pk'));
+    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await expectAccountPage(page);
+    await tab.setPresence(false);
+    await signOut(page);
+    await expectView(page, 'passkey');
+
+    // The page's autofill options arrive late (a slow network); the user ignores the autofill,
+    // clicks at once and takes a moment to touch the authenticator. The virtual authenticator
+    // answers at once, so the page's WebAuthn calls are wrapped: autofill waits for the user (who
+    // never picks from it) and the button's request is held 2.5 s, during which the late autofill
+    // arrives. Starting it then must not cancel the button's request.
+    let first = true;
+    await page.route('**/api/signin/passkey/options', async (route) => {
+      if (first) {
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      await route.continue();
+    });
+    await page.addInitScript(() => {
+      const get = navigator.credentials.get.bind(navigator.credentials);
+      navigator.credentials.get = async (options?: CredentialRequestOptions) => {
+        if (options?.mediation === 'conditional') {
+          return new Promise((_, reject) => {
+            options.signal?.addEventListener('abort', () => reject(new DOMException('The request was aborted.', 'AbortError')));
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        return get(options);
+      };
+    });
+    await tab.setPresence(true);
+    await page.reload();
+    await expectView(page, 'passkey');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expectAccountPage(page);
+    await tab.context.close();
+  });
+
   it('the sign-in page is keyboard-usable with a visible focus', async () => {
     const tab = await openTab(browser);
     const { page } = tab;

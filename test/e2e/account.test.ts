@@ -15,6 +15,9 @@ import {
   signOut,
   signUpWithAuthenticatorApp,
   startLatch,
+  totp,
+  uniqueUsername,
+  PASSWORD,
   type Latch,
 } from './helpers.ts';
 
@@ -40,7 +43,7 @@ describeInBrowser('account security journeys', () => {
   it('journey 3: an authenticator-app user adds a passkey (confirming with a code when due) and signs in with it', async () => {
     const tab = await openTab(browser);
     const { page } = tab;
-    const user = await signUpWithAuthenticatorApp(page, latch);
+    const user = await signUpWithAuthenticatorApp(page, latch, { username: 'alex' });
     expect(await passkeyItems(page).count()).toBe(0);
 
     latch.clock.advance(STEP_UP_DUE_SECONDS);
@@ -113,6 +116,51 @@ describeInBrowser('account security journeys', () => {
     await screenshot(page, 'sign-in-removed-passkey-phone');
     // … and the page tells the authenticator to forget it (signalUnknownCredential).
     await expect.poll(async () => (await tab.credentials()).length, { timeout: 5_000 }).toBe(0);
+    await tab.context.close();
+  });
+
+  it('a passkey user sets a password and an authenticator app, then replaces the backup codes after a step-up', async () => {
+    const tab = await openTab(browser);
+    const { page } = tab;
+    await page.goto(`${latch.url}/signup`);
+    await page.locator('#username').fill(uniqueUsername('pk'));
+    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+    await expectAccountPage(page);
+
+    await page.getByRole('button', { name: 'Set a password' }).click();
+    await page.locator('#new-password').fill(PASSWORD);
+    await page.locator('#new-password-again').fill(PASSWORD);
+    await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Password set.');
+
+    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    const secret = (await page.locator('#account-totp-secret').getAttribute('data-secret')) ?? '';
+    await page.locator('#account-totp-code').fill(totp(secret, latch.clock.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    // No backup codes yet: the first set comes with the app, shown once.
+    await expectVisible(page.locator('#backup-codes'));
+    const first = await page.locator('#backup-codes li').allTextContents();
+    await screenshot(page, 'account-app-added-codes');
+    await page.getByLabel('I saved these codes').check();
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(await page.locator('#codes-remaining').textContent()).toContain(`${first.length} of ${first.length}`);
+    expect(await page.locator('#totp-body [data-kind="totp"]').count()).toBe(1);
+
+    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    await page.getByRole('button', { name: 'Create new codes' }).click();
+    await page.locator('#confirm-yes').click();
+    const dialog = page.locator('#step-up');
+    await expectVisible(dialog);
+    // Both ways are offered now; this time, the code.
+    await expectVisible(dialog.locator('#step-up-passkey'));
+    latch.clock.advance(30);
+    await dialog.locator('#step-up-code').fill(totp(secret, latch.clock.now()));
+    await dialog.locator('#step-up-code').press('Enter');
+    await expectHidden(dialog);
+    await expectVisible(page.locator('#backup-codes'));
+    const second = await page.locator('#backup-codes li').allTextContents();
+    expect(second).toHaveLength(first.length);
+    expect(second.some((code) => first.includes(code))).toBe(false);
     await tab.context.close();
   });
 });

@@ -318,8 +318,8 @@ export function nextCode(latch: Latch, user: AppUser): string {
 }
 
 /** Sign up with password + authenticator app: reads the manual key off the page, answers the code, saves the backup codes. */
-export async function signUpWithAuthenticatorApp(page: Page, latch: Latch, options: { screenshots?: boolean } = {}): Promise<AppUser> {
-  const username = uniqueUsername('app');
+export async function signUpWithAuthenticatorApp(page: Page, latch: Latch, options: { screenshots?: boolean; username?: string } = {}): Promise<AppUser> {
+  const username = options.username ?? uniqueUsername('app');
   await page.goto(`${latch.url}/signup`);
   await expectView(page, 'passkey');
   await page.getByRole('button', { name: "My device can't use passkeys" }).click();

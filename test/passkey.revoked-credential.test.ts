@@ -34,4 +34,14 @@ describe('a removed or unknown passkey', () => {
     expect(run.response.status).toBe(401);
     expect(run.response.body.error).toMatchObject({ code: 'credential_unknown', credentialId: stranger.credentials[0]!.id });
   });
+
+  it("a disabled account's passkey cannot sign in", async () => {
+    const { authenticator, user } = await signedUpUser(t);
+    await t.db.updateTable('users').set({ status: 'disabled', disabled_at: t.clock.now() }).where('id', '=', user.id).execute();
+    const client = t.client();
+    const run = await signInWithPasskey(client, authenticator);
+    expect(run.response.status).toBe(401);
+    expect(client.sessionToken).toBeUndefined();
+    expect((await auditRows(t, 'passkey.signin')).at(-1)!.details).toMatchObject({ reason: 'account_disabled' });
+  });
 });

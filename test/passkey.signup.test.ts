@@ -61,6 +61,12 @@ describe('passkey sign-up', () => {
     expect(again.response.body.user.id).toBe(user.id);
   });
 
+  it('a key of an algorithm we did not offer (ES384) is refused', async () => {
+    const run = await signUpWithPasskey(t.client(), new SoftAuthenticator(), { username: 'es384-user', tamper: { coseAlg: -35 } });
+    expect(run.response.status).toBe(401);
+    expect((await auditRows(t, 'passkey.signup')).at(-1)!.details).toMatchObject({ reason: 'algorithm_unsupported' });
+  });
+
   it('without UV the account is created but the session is single-factor', async () => {
     const client = t.client();
     const authenticator = new SoftAuthenticator({ uv: false });
@@ -106,5 +112,24 @@ describe('passkey sign-up', () => {
     const garbage = await client.post('/api/signup/passkey/verify', { ceremonyId, response: { ...response, response: { ...response.response, attestationObject: 'AAAA' } } });
     expect(garbage.status).toBe(401);
     expect(garbage.body.error.code).toBe('passkey_verification_failed');
+  });
+});
+
+describe('passkey routes in the API description', () => {
+  it('/openapi.json describes every passkey route', async () => {
+    const response = await t.client().get('/openapi.json');
+    expect(response.status).toBe(200);
+    for (const path of [
+      '/api/signup/passkey/options',
+      '/api/signup/passkey/verify',
+      '/api/signin/passkey/options',
+      '/api/signin/passkey/verify',
+      '/api/step-up/passkey/options',
+      '/api/step-up/passkey/verify',
+      '/api/factors/passkeys/options',
+      '/api/factors/passkeys/verify',
+    ]) {
+      expect(response.body.paths[path]?.post, path).toBeDefined();
+    }
   });
 });

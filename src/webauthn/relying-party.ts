@@ -5,6 +5,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Config } from '../config.ts';
+import type { NewPasskey } from '../factors/passkey.ts';
 
 /**
  * Who we are to the browser's WebAuthn API, and the two SimpleWebAuthn calls wrapped so that a
@@ -48,16 +49,8 @@ export type WebAuthnFailureReason =
 
 export type WebAuthnCheck<T> = { ok: true; value: T } | { ok: false; reason: WebAuthnFailureReason };
 
-export interface VerifiedAttestation {
-  credentialId: string;
-  publicKey: Uint8Array;
-  counter: number;
-  transports: string[];
-  aaguid: string;
-  userVerified: boolean;
-  backupEligible: boolean;
-  backedUp: boolean;
-}
+/** What a verified registration tells us: everything the passkey row stores but the user's label. */
+export type VerifiedAttestation = Omit<NewPasskey, 'label'>;
 
 export async function checkAttestation(
   rp: RelyingParty,

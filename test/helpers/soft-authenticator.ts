@@ -42,6 +42,8 @@ export interface Tamper {
   /** null: send no userHandle. */
   userHandle?: string | null;
   corruptSignature?: boolean;
+  /** Claim this COSE algorithm for the (P-256) key at registration. */
+  coseAlg?: number;
   /** Register this credential id instead of a fresh random one. */
   credentialIdBytes?: Buffer;
   /** Assert with this credential (otherwise the first one the options allow). */
@@ -78,7 +80,7 @@ export class SoftAuthenticator {
     const credential: SoftCredential = {
       id: rawId.toString('base64url'),
       privateKey,
-      publicKeyCose: coseKey(publicKey),
+      publicKeyCose: coseKey(publicKey, tamper.coseAlg ?? -7),
       rpId,
       userHandle: options.user.id,
       signCount: tamper.counter ?? 0,
@@ -175,12 +177,12 @@ export class SoftAuthenticator {
 }
 
 /** The COSE_Key (RFC 9053) of a P-256 public key: kty EC2, alg ES256, crv P-256, x, y. */
-function coseKey(publicKey: KeyObject): Uint8Array {
+function coseKey(publicKey: KeyObject, alg: number): Uint8Array {
   const jwk = publicKey.export({ format: 'jwk' });
   return isoCBOR.encode(
     new Map<number, number | Uint8Array>([
       [1, 2],
-      [3, -7],
+      [3, alg],
       [-1, 1],
       [-2, new Uint8Array(Buffer.from(jwk.x!, 'base64url'))],
       [-3, new Uint8Array(Buffer.from(jwk.y!, 'base64url'))],

@@ -29,42 +29,30 @@ const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
 const CredentialIdSchema = base64url.min(1).max(1366);
 const CeremonyIdSchema = z.string().min(1).max(128);
 
-const RegistrationResponseSchema = z
-  .object({
-    id: CredentialIdSchema,
-    rawId: CredentialIdSchema,
-    type: z.literal('public-key'),
-    response: z
-      .object({
-        clientDataJSON: base64url.min(1).max(4096),
-        attestationObject: base64url.min(1).max(32_768),
-        transports: z.array(z.string().max(32)).max(16).optional(),
-      })
-      .passthrough(),
-    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  })
-  .passthrough()
-  .openapi('RegistrationResponse', { description: 'What @simplewebauthn/browser startRegistration() returns' });
+/** The JSON form of a PublicKeyCredential, as @simplewebauthn/browser hands it over; `response` differs per ceremony. */
+function credentialSchema<T extends z.ZodRawShape>(response: T) {
+  return z
+    .object({
+      id: CredentialIdSchema,
+      rawId: CredentialIdSchema,
+      type: z.literal('public-key'),
+      response: z.object({ clientDataJSON: base64url.min(1).max(4096), ...response }).passthrough(),
+      authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+      clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    })
+    .passthrough();
+}
 
-const AuthenticationResponseSchema = z
-  .object({
-    id: CredentialIdSchema,
-    rawId: CredentialIdSchema,
-    type: z.literal('public-key'),
-    response: z
-      .object({
-        clientDataJSON: base64url.min(1).max(4096),
-        authenticatorData: base64url.min(1).max(4096),
-        signature: base64url.min(1).max(2048),
-        userHandle: base64url.max(128).optional(),
-      })
-      .passthrough(),
-    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  })
-  .passthrough()
-  .openapi('AuthenticationResponse', { description: 'What @simplewebauthn/browser startAuthentication() returns' });
+const RegistrationResponseSchema = credentialSchema({
+  attestationObject: base64url.min(1).max(32_768),
+  transports: z.array(z.string().max(32)).max(16).optional(),
+}).openapi('RegistrationResponse', { description: 'What @simplewebauthn/browser startRegistration() returns' });
+
+const AuthenticationResponseSchema = credentialSchema({
+  authenticatorData: base64url.min(1).max(4096),
+  signature: base64url.min(1).max(2048),
+  userHandle: base64url.max(128).optional(),
+}).openapi('AuthenticationResponse', { description: 'What @simplewebauthn/browser startAuthentication() returns' });
 
 const UsernameSchema = z
   .string()

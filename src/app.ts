@@ -15,6 +15,7 @@ import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { sessionRoutes } from './http/routes/session.ts';
 
 export type { AppDeps } from './http/context.ts';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
   app.route('/', factorRoutes(deps));
+  app.route('/', passkeyRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

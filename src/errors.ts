@@ -18,6 +18,12 @@ export const errorCodes = {
   factor_not_found: { status: 404, message: 'No such factor.' },
   session_not_found: { status: 404, message: 'No such session.' },
   invalid_credentials: { status: 401, message: 'That did not work. Check what you entered and try again.' },
+  passkey_verification_failed: { status: 401, message: 'That passkey could not be verified. Try again.' },
+  user_verification_required: { status: 401, message: 'Unlock your passkey (PIN, fingerprint or face) to continue.' },
+  /** The client may call PublicKeyCredential.signalUnknownCredential({rpId, credentialId}) from the details. */
+  credential_unknown: { status: 401, message: 'This passkey is not known here. It may have been removed; choose another.' },
+  possible_cloned_authenticator: { status: 401, message: 'This passkey was refused because it may have been copied. Use another way to sign in.' },
+  credential_already_registered: { status: 409, message: 'This passkey is already registered.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

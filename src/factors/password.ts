@@ -61,10 +61,12 @@ export async function verifyPassword(storedHash: string, password: string): Prom
     }
     if (/^\$2[aby]\$\d\d\$/.test(storedHash)) {
       // Legacy systems hashed the password as typed: no normalisation here.
-      return { valid: await bcrypt.compare(password, storedHash), needsRehash: true };
+      const valid = await bcrypt.compare(password, storedHash);
+      return { valid, needsRehash: valid };
     }
     if (storedHash.startsWith('$scrypt$')) {
-      return { valid: await verifyScrypt(storedHash, password), needsRehash: true };
+      const valid = await verifyScrypt(storedHash, password);
+      return { valid, needsRehash: valid };
     }
   } catch {
     // A malformed imported hash: treat as a mismatch.

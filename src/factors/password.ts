@@ -4,6 +4,7 @@ import { scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, Factor } from '../db/schema.ts';
+import { findActiveFactorOfKind } from './factors.ts';
 import { LatchError } from '../errors.ts';
 import { commonPasswords } from './common-passwords.ts';
 
@@ -105,15 +106,8 @@ export async function verifyDummyPassword(password: string): Promise<void> {
   await argon2Verify(await dummyHash, normalizePassword(password));
 }
 
-export async function findActivePassword(db: Executor, userId: string): Promise<Factor | null> {
-  const factor = await db
-    .selectFrom('factors')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'password')
-    .where('status', '=', 'active')
-    .executeTakeFirst();
-  return factor ?? null;
+export function findActivePassword(db: Executor, userId: string): Promise<Factor | null> {
+  return findActiveFactorOfKind(db, userId, 'password');
 }
 
 /**

@@ -4,6 +4,7 @@ import { ScureBase32Plugin, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import { seal, unseal, type Keyring, type SealedSecret } from '../crypto/keyring.ts';
 import type { Database, Factor } from '../db/schema.ts';
+import { findActiveFactorOfKind } from './factors.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -96,15 +97,8 @@ export async function matchTotpCode(secret: Uint8Array, code: string, now: Date,
   return result.valid && 'timeStep' in result ? result.timeStep : null;
 }
 
-export async function findActiveTotp(db: Executor, userId: string): Promise<Factor | null> {
-  const factor = await db
-    .selectFrom('factors')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'totp')
-    .where('status', '=', 'active')
-    .executeTakeFirst();
-  return factor ?? null;
+export function findActiveTotp(db: Executor, userId: string): Promise<Factor | null> {
+  return findActiveFactorOfKind(db, userId, 'totp');
 }
 
 /** Stores a confirmed authenticator: the secret sealed to the user, the confirming step already spent. */

@@ -4,7 +4,7 @@ import { recordAudit } from '../../audit/audit.ts';
 import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
 import { LatchError } from '../../errors.ts';
 import { createBackupCodeSet } from '../../factors/backup-codes.ts';
-import { listActiveFactors } from '../../factors/factors.ts';
+import { findActiveFactorOfKind } from '../../factors/factors.ts';
 import { assertAcceptablePassword, findActivePassword, hashPassword, storePasswordHash } from '../../factors/password.ts';
 import { presentFactors } from '../../factors/present.ts';
 import { forgetRememberedDevices } from '../../factors/remembered-devices.ts';
@@ -98,7 +98,7 @@ export function fallbackFactorRoutes(deps: AppDeps) {
         if (!(await consumeCeremony(trx, deps.keyring, ceremonyId, 'totp_setup', context.now))) throw new LatchError('ceremony_invalid');
         if (await findActiveTotp(trx, user.id)) throw new LatchError('totp_already_enrolled');
         const factor = await insertTotpFactor(trx, deps.keyring, user.id, secret, step, context.now, label ?? null);
-        const hasBackupCodes = (await listActiveFactors(trx, user.id)).some((each) => each.kind === 'backup_codes');
+        const hasBackupCodes = (await findActiveFactorOfKind(trx, user.id, 'backup_codes')) !== null;
         const backup = hasBackupCodes ? null : await createBackupCodeSet(trx, deps.keyring, user.id, context.now);
         await recordAudit(trx, context, {
           action: 'factor.add',

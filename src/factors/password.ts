@@ -97,13 +97,21 @@ async function verifyScrypt(storedHash: string, password: string): Promise<boole
 
 let dummyHash: Promise<string> | null = null;
 
+/** Makes the dummy hash ahead of the first sign-in, so not even the first unknown username answers slower. */
+export function prepareDummyPassword(): Promise<string> {
+  dummyHash ??= hashPassword('latch-dummy-password-for-timing').catch((error: unknown) => {
+    dummyHash = null; // try again next time rather than fail every unknown username forever
+    throw error;
+  });
+  return dummyHash;
+}
+
 /**
  * Spends the same work as a real check when the user does not exist (or has no password), so the
  * response time does not tell an attacker which usernames are real.
  */
 export async function verifyDummyPassword(password: string): Promise<void> {
-  dummyHash ??= hashPassword('latch-dummy-password-for-timing');
-  await argon2Verify(await dummyHash, normalizePassword(password));
+  await argon2Verify(await prepareDummyPassword(), normalizePassword(password));
 }
 
 export function findActivePassword(db: Executor, userId: string): Promise<Factor | null> {

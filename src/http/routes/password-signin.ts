@@ -7,7 +7,7 @@ import type { Ceremony, Database, User } from '../../db/schema.ts';
 import { LatchError } from '../../errors.ts';
 import { listActiveFactors } from '../../factors/factors.ts';
 import { redeemBackupCode } from '../../factors/backup-codes.ts';
-import { findActivePassword, hashPassword, storePasswordHash, verifyDummyPassword, verifyPassword } from '../../factors/password.ts';
+import { findActivePassword, hashPassword, prepareDummyPassword, storePasswordHash, verifyDummyPassword, verifyPassword } from '../../factors/password.ts';
 import { findRememberedDevice, forgetRememberedDevices, rememberDevice, touchRememberedDevice } from '../../factors/remembered-devices.ts';
 import { findActiveTotp, useTotpCode } from '../../factors/totp.ts';
 import { assertNotLockedOut, lockoutSubject, recordSecondFactorFailure, resetSecondFactorFailures } from '../../lockout/second-factor.ts';
@@ -45,6 +45,7 @@ const TicketSchema = z.string().min(1).max(128);
 
 export function passwordSigninRoutes(deps: AppDeps) {
   const router = createRouter();
+  prepareDummyPassword().catch(() => undefined); // a failure here resurfaces, and is retried, at the first sign-in
 
   router.openapi(
     createRoute({

@@ -96,6 +96,17 @@ describe('setting and changing the password, under the policy engine', () => {
     expect((await fresh.post('/api/signin/totp', { ticket: newTicket, code: user.code() })).status).toBe(200);
   });
 
+  it('a ticket won with the old password cannot finish after the password changed', async () => {
+    const client = t.client();
+    const user = await signUpWithTotp(t, client);
+    const attacker = t.client({ clientAddress: '198.51.100.10' });
+    const ticket = await passwordStep(attacker, user.username, user.password);
+    expect((await client.post('/api/factors/password', { newPassword: 'changed in time passphrase' })).status).toBe(200);
+    const response = await attacker.post('/api/signin/totp', { ticket, code: user.code() });
+    expect(response.status).toBe(401);
+    expect((await attacker.get('/api/session')).status).toBe(401);
+  });
+
   it('a weak new password is refused', async () => {
     const client = t.client();
     await seedSignedInUser(t, client);

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../../audit/audit.ts';
 import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
-import { seal, unseal } from '../../crypto/keyring.ts';
+import { keyedHash, seal, unseal } from '../../crypto/keyring.ts';
 import type { Ceremony, Database, User } from '../../db/schema.ts';
 import { LatchError } from '../../errors.ts';
 import { listActiveFactors } from '../../factors/factors.ts';
@@ -35,11 +35,14 @@ interface TicketData {
   subject: string;
   passwordOk: boolean;
   passwordFactorId: string | null;
+  /** A keyed hash of the password hash that was checked: a password changed since voids the ticket. */
+  passwordHashTag: string | null;
   /** The password sealed to the user, only when its stored hash is legacy: re-hashed once the sign-in succeeds. */
   rehash: { sealed: string; keyId: string } | null;
 }
 
 const rehashContext = (userId: string) => `password-rehash:${userId}`;
+const passwordHashTag = (deps: AppDeps, passwordHash: string) => keyedHash(deps.keyring, 'signin-password-hash', passwordHash);
 
 const TicketSchema = z.string().min(1).max(128);
 
@@ -97,6 +100,7 @@ export function passwordSigninRoutes(deps: AppDeps) {
         subject: lockoutSubject(deps.keyring, user?.id ?? null, normalized),
         passwordOk,
         passwordFactorId: passwordOk ? passwordFactor.id : null,
+        passwordHashTag: passwordOk ? passwordHashTag(deps, passwordFactor.password_hash!) : null,
         rehash: passwordOk && check.needsRehash ? seal(deps.keyring, Buffer.from(password, 'utf8'), rehashContext(user.id)) : null,
       };
       const ticket = await createCeremony(
@@ -232,7 +236,10 @@ async function finishSecondFactor<R>(c: AppContext, deps: AppDeps, ticket: strin
   let rehashed = false;
   const succeeded = user?.status === 'active' && data.passwordFactorId
     ? await deps.db.transaction().execute(async (trx) => {
-        const outcome = await check(trx, user, data.passwordFactorId!);
+        // The password proven in the first step must still be the user's password.
+        const password = await findActivePassword(trx, user.id);
+        if (password?.id !== data.passwordFactorId || passwordHashTag(deps, password.password_hash!) !== data.passwordHashTag) return null;
+        const outcome = await check(trx, user, password.id);
         if (!outcome) return null;
         if (!(await consumeCeremony(trx, deps.keyring, ticket, 'signin_ticket', context.now))) throw new LatchError('ticket_invalid');
         await resetSecondFactorFailures(trx, data.subject, context.clientAddress);

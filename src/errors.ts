@@ -24,6 +24,13 @@ export const errorCodes = {
   credential_unknown: { status: 401, message: 'This passkey is not known here. It may have been removed; choose another.' },
   possible_cloned_authenticator: { status: 401, message: 'This passkey was refused because it may have been copied. Use another way to sign in.' },
   credential_already_registered: { status: 409, message: 'This passkey is already registered.' },
+  weak_password: { status: 400, message: 'Choose a stronger password.' },
+  ticket_invalid: { status: 401, message: 'This sign-in has expired or used up its attempts. Enter your password again.' },
+  code_invalid: { status: 401, message: 'That code did not work. Check it and try again.' },
+  locked_out: { status: 429, message: 'Too many wrong codes. Wait a while or sign in with a passkey.' },
+  totp_already_enrolled: { status: 409, message: 'You already have an authenticator app; remove it before adding another.' },
+  totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
+  remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -13,8 +13,13 @@ import { loadSession } from './http/middleware/session.ts';
 import { sessionLifetimes } from './http/auth-session.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
+import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
+import { passwordSigninRoutes } from './http/routes/password-signin.ts';
+import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
+import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { sessionRoutes } from './http/routes/session.ts';
 
 export type { AppDeps } from './http/context.ts';
@@ -44,6 +49,11 @@ export function createApp(deps: AppDeps) {
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
   app.route('/', factorRoutes(deps));
+  app.route('/', passkeyRoutes(deps));
+  app.route('/', totpSignupRoutes(deps));
+  app.route('/', passwordSigninRoutes(deps));
+  app.route('/', fallbackFactorRoutes(deps));
+  app.route('/', rememberedDeviceRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

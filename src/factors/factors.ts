@@ -65,3 +65,15 @@ export function publicFactorBase(factor: Factor) {
     lastUsedAt: factor.last_used_at?.toISOString() ?? null,
   };
 }
+
+/** The user's one active factor of a kind that has at most one (password, totp, backup_codes). */
+export async function findActiveFactorOfKind(db: Executor, userId: string, kind: Exclude<FactorKind, 'passkey'>): Promise<Factor | null> {
+  const factor = await db
+    .selectFrom('factors')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  return factor ?? null;
+}

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, Factor } from '../db/schema.ts';
+import { authenticatorName, builtInAuthenticatorNames, type AuthenticatorNames } from './aaguid.ts';
 import { publicFactorBase } from './factors.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -8,7 +9,7 @@ type Executor = Kysely<Database> | Transaction<Database>;
  * A factor as `GET /api/factors` shows it: the shared fields plus what the user needs to
  * recognise it. Never a secret, a hash, a public key or a sealed value.
  */
-export async function presentFactors(db: Executor, factors: Factor[]) {
+export async function presentFactors(db: Executor, factors: Factor[], names: AuthenticatorNames = builtInAuthenticatorNames) {
   const backupSetIds = factors.filter((factor) => factor.kind === 'backup_codes').map((factor) => factor.id);
   const remainingBySet = new Map<string, { remaining: number; total: number }>();
   if (backupSetIds.length > 0) {
@@ -21,14 +22,15 @@ export async function presentFactors(db: Executor, factors: Factor[]) {
       .execute();
     for (const row of counts) remainingBySet.set(row.factor_id, { remaining: Number(row.remaining), total: Number(row.total) });
   }
-  return factors.map((factor) => ({ ...publicFactorBase(factor), ...kindDetails(factor, remainingBySet) }));
+  return factors.map((factor) => ({ ...publicFactorBase(factor), ...kindDetails(factor, remainingBySet, names) }));
 }
 
-function kindDetails(factor: Factor, remainingBySet: Map<string, { remaining: number; total: number }>) {
+function kindDetails(factor: Factor, remainingBySet: Map<string, { remaining: number; total: number }>, names: AuthenticatorNames) {
   switch (factor.kind) {
     case 'passkey':
       return {
         aaguid: factor.aaguid,
+        authenticatorName: authenticatorName(names, factor.aaguid),
         synced: factor.backed_up === true,
         backupEligible: factor.backup_eligible === true,
         transports: factor.transports ?? [],

@@ -19,7 +19,8 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
-    const name = `latch_t_${randomBytes(6).toString('hex')}`;
+    // Named after the run's template, so the run's teardown finds and drops it.
+    const name = `${inject('templateDatabase')}_f_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     await admin.query(`create database ${name} template ${inject('templateDatabase')}`);
@@ -38,11 +39,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       kind: 'postgres',
       connectAgain: connect,
       async close() {
+        // The database itself is dropped by the run's teardown, once no worker holds a connection:
+        // dropping it here would race the pool's closing sockets.
         await Promise.all(handles.map((handle) => handle.destroy()));
-        const cleanup = new pg.Client({ connectionString: url });
-        await cleanup.connect();
-        await cleanup.query(`drop database if exists ${name} with (force)`);
-        await cleanup.end();
       },
     };
   }

@@ -31,6 +31,8 @@ export default async function setup(project: TestProject) {
     return async () => {
       const cleanup = new pg.Client({ connectionString: url });
       await cleanup.connect();
+      const perFile = await cleanup.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`${TEMPLATE_DATABASE}\\_f\\_%`]);
+      for (const { datname } of perFile.rows) await cleanup.query(`drop database if exists ${datname} with (force)`);
       await cleanup.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
       await cleanup.end();
     };

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { recordAudit } from '../../audit/audit.ts';
 import { LatchError } from '../../errors.ts';
+import { loadAuthenticatorNames } from '../../factors/aaguid.ts';
 import { listActiveFactors, renameFactor } from '../../factors/factors.ts';
 import { presentFactors } from '../../factors/present.ts';
 import { revokeFactor } from '../../factors/revocation.ts';
@@ -28,6 +29,7 @@ export const LabelSchema = z.string().trim().min(1).max(64);
 /** The kind-independent factor routes: list, rename, revoke. Adding a factor lives with its kind. */
 export function factorRoutes(deps: AppDeps) {
   const router = createRouter();
+  const authenticatorNames = loadAuthenticatorNames(deps.config.aaguidFile);
   router.use('/api/factors', requireSession());
   router.use('/api/factors/*', requireSession());
 
@@ -41,7 +43,7 @@ export function factorRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { user } = authOf(c);
-      return c.json(await presentFactors(deps.db, await listActiveFactors(deps.db, user.id)), 200);
+      return c.json(await presentFactors(deps.db, await listActiveFactors(deps.db, user.id), authenticatorNames), 200);
     },
   );
 
@@ -66,7 +68,7 @@ export function factorRoutes(deps: AppDeps) {
         await recordAudit(trx, context, { action: 'factor.rename', outcome: 'success', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, factorId: id, details: { kind: renamed.kind, label } });
         return renamed;
       });
-      const [presented] = await presentFactors(deps.db, [factor]);
+      const [presented] = await presentFactors(deps.db, [factor], authenticatorNames);
       return c.json({ factor: presented! }, 200);
     },
   );

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { ScureBase32Plugin, verify as verifyOtp } from 'otplib';
+import QRCode from 'qrcode';
+import { seal, unseal, type Keyring, type SealedSecret } from '../crypto/keyring.ts';
+import type { Database, Factor } from '../db/schema.ts';
+import { findActiveFactorOfKind } from './factors.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** What every authenticator app understands; the otpauth URI spells it out anyway. */
+export const TOTP_ALGORITHM = 'SHA1' as const;
+export const TOTP_DIGITS = 6;
+export const TOTP_PERIOD_SECONDS = 30;
+/** RFC 4226 §4: at least 128 bits; 160 is the HMAC-SHA1 block-friendly size authenticators expect. */
+export const TOTP_SECRET_BYTES = 20;
+
+const base32 = new ScureBase32Plugin();
+
+export function generateTotpSecret(): Buffer {
+  return randomBytes(TOTP_SECRET_BYTES);
+}
+
+/** Base32 without padding, as authenticator apps show and accept it. */
+export function encodeTotpSecret(secret: Uint8Array): string {
+  return base32.encode(secret).replace(/=+$/, '');
+}
+
+/**
+ * The Key URI Format: `otpauth://totp/Issuer:account?secret=…&issuer=Issuer&algorithm=SHA1&digits=6&period=30`.
+ * Built by hand because otplib leaves out parameters at their defaults, and some apps guess wrong
+ * when they are missing.
+ */
+export function buildOtpauthUri(issuer: string, account: string, secret: Uint8Array): string {
+  const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
+  const query = [
+    `secret=${encodeTotpSecret(secret)}`,
+    `issuer=${encodeURIComponent(issuer)}`,
+    `algorithm=${TOTP_ALGORITHM}`,
+    `digits=${TOTP_DIGITS}`,
+    `period=${TOTP_PERIOD_SECONDS}`,
+  ].join('&');
+  return `otpauth://totp/${label}?${query}`;
+}
+
+/** A PNG data URL of the URI, for the enrollment page to show. */
+export function renderQrCode(otpauthUri: string): Promise<string> {
+  return QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+}
+
+/** A pending enrollment's secret in a ceremony, sealed to that enrollment. */
+export function sealPendingSecret(keyring: Keyring, secret: Uint8Array, enrollmentContext: string): SealedSecret {
+  return seal(keyring, secret, `totp-pending:${enrollmentContext}`);
+}
+
+export function unsealPendingSecret(keyring: Keyring, sealed: SealedSecret, enrollmentContext: string): Buffer {
+  return unseal(keyring, sealed, `totp-pending:${enrollmentContext}`);
+}
+
+/** The sealing context of an active TOTP secret: copied to another user's row, it does not open. */
+function factorSecretContext(userId: string): string {
+  return `totp:${userId}`;
+}
+
+export interface TotpParameters {
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512';
+  digits: number;
+  periodSeconds: number;
+}
+
+export const defaultTotpParameters: TotpParameters = { algorithm: TOTP_ALGORITHM, digits: TOTP_DIGITS, periodSeconds: TOTP_PERIOD_SECONDS };
+
+export function timeStepAt(now: Date, periodSeconds: number): number {
+  return Math.floor(now.getTime() / 1000 / periodSeconds);
+}
+
+/**
+ * Checks a code against the server's clock only, one time step either side (RFC 6238 §5.2), and
+ * never a step at or before `afterStep` (the last one accepted). Returns the matched step or null.
+ */
+export async function matchTotpCode(secret: Uint8Array, code: string, now: Date, parameters: TotpParameters, afterStep: number | null): Promise<number | null> {
+  if (!new RegExp(`^\\d{${parameters.digits}}$`).test(code)) return null;
+  const currentStep = timeStepAt(now, parameters.periodSeconds);
+  // Every code in the window is at or before the last accepted step: nothing can match.
+  if (afterStep !== null && afterStep >= currentStep + 1) return null;
+  const result = await verifyOtp({
+    secret,
+    token: code,
+    algorithm: parameters.algorithm.toLowerCase() as 'sha1' | 'sha256' | 'sha512',
+    digits: parameters.digits,
+    period: parameters.periodSeconds,
+    epoch: Math.floor(now.getTime() / 1000),
+    // A tolerance of one period reaches exactly the neighbouring steps.
+    epochTolerance: parameters.periodSeconds,
+    ...(afterStep !== null && afterStep >= 0 ? { afterTimeStep: afterStep } : {}),
+  });
+  return result.valid && 'timeStep' in result ? result.timeStep : null;
+}
+
+export function findActiveTotp(db: Executor, userId: string): Promise<Factor | null> {
+  return findActiveFactorOfKind(db, userId, 'totp');
+}
+
+/** Stores a confirmed authenticator: the secret sealed to the user, the confirming step already spent. */
+export async function insertTotpFactor(db: Executor, keyring: Keyring, userId: string, secret: Uint8Array, acceptedStep: number, now: Date, label: string | null): Promise<Factor> {
+  const sealed = seal(keyring, secret, factorSecretContext(userId));
+  const factor = await db
+    .insertInto('factors')
+    .values({
+      user_id: userId,
+      kind: 'totp',
+      label,
+      status: 'active',
+      created_at: now,
+      activated_at: now,
+      last_used_at: now,
+      secret_sealed: sealed.sealed,
+      key_id: sealed.keyId,
+      algorithm: defaultTotpParameters.algorithm,
+      digits: defaultTotpParameters.digits,
+      period_seconds: defaultTotpParameters.periodSeconds,
+      last_used_step: acceptedStep,
+    } as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return factor as Factor;
+}
+
+/**
+ * Verifies a code for the user's active authenticator and spends its time step. The conditional
+ * UPDATE is the replay guard: of two requests with the same code, exactly one moves
+ * `last_used_step` forward; the other matches no row and fails.
+ */
+export async function useTotpCode(db: Executor, keyring: Keyring, factor: Factor, code: string, now: Date): Promise<boolean> {
+  if (factor.kind !== 'totp' || !factor.secret_sealed || !factor.key_id) return false;
+  const secret = unseal(keyring, { sealed: factor.secret_sealed, keyId: factor.key_id }, factorSecretContext(factor.user_id));
+  const lastStep = factor.last_used_step === null ? null : Number(factor.last_used_step);
+  const step = await matchTotpCode(
+    secret,
+    code,
+    now,
+    { algorithm: factor.algorithm ?? TOTP_ALGORITHM, digits: factor.digits ?? TOTP_DIGITS, periodSeconds: factor.period_seconds ?? TOTP_PERIOD_SECONDS },
+    lastStep,
+  );
+  if (step === null) return false;
+  const spent = await db
+    .updateTable('factors')
+    .set({ last_used_step: step, last_used_at: now })
+    .where('id', '=', factor.id)
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
+    .returning('id')
+    .executeTakeFirst();
+  return spent !== undefined;
+}

@@ -1,0 +1,32 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Db } from '../../db/database.ts';
+import { checkRateLimit, hitRateLimit, rateLimitKeys, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
+import type { AppEnv } from '../context.ts';
+import { errorResponse } from '../errors.ts';
+
+export interface LimitByAddressOptions {
+  db: Db;
+  /** The counter's name, e.g. `passkey_signin_options`: each scope counts on its own. */
+  scope: string;
+  rule: RateLimitRule;
+}
+
+/**
+ * Counts every request from the client address in the database (all instances share the count)
+ * and answers 429 past the limit. Per address only: a per-account limit would let anyone lock a
+ * user out by failing on their behalf, and a passkey cannot be guessed anyway.
+ */
+export function limitByAddress(options: LimitByAddressOptions): MiddlewareHandler<AppEnv> {
+  return async function limitByAddressMiddleware(c, next) {
+    const key = rateLimitKeys.address(options.scope, c.get('clientAddress'));
+    const now = c.get('now');
+    const current = await checkRateLimit(options.db, key, now);
+    const state = current.locked ? current : await hitRateLimit(options.db, key, options.rule, now);
+    if (current.locked || state.count > options.rule.limit) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(((state.lockedUntil ?? now).getTime() - now.getTime()) / 1000));
+      c.header('Retry-After', String(retryAfterSeconds));
+      return errorResponse(c, 'rate_limited', undefined, { retryAfterSeconds });
+    }
+    return next();
+  };
+}

@@ -1,0 +1,74 @@
+import type { Transaction } from 'kysely';
+import { recordAudit } from '../audit/audit.ts';
+import type { Database } from '../db/schema.ts';
+import { LatchError } from '../errors.ts';
+import type { CeremonyOutcome } from '../webauthn/outcome.ts';
+import { requestContext, type AppContext, type AppDeps } from './context.ts';
+
+/** What a successful ceremony tells the audit log. */
+export interface CeremonySuccess<T> {
+  result: T;
+  userId: string;
+  factorId: string;
+  sessionId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Runs the second half of a passkey ceremony in one transaction and writes its audit row, success
+ * or failure, in that same transaction. A refusal commits (the ceremony stays consumed, a cloned
+ * passkey stays flagged) and is then thrown as the client's error. A thrown LatchError (a policy
+ * refusal, a lost race) rolls the work back; its audit row is written on its own afterwards.
+ */
+export async function finishCeremony<T>(
+  c: AppContext,
+  deps: AppDeps,
+  action: string,
+  work: (trx: Transaction<Database>) => Promise<CeremonyOutcome<CeremonySuccess<T>>>,
+): Promise<T> {
+  const context = requestContext(c);
+  const auth = c.get('auth');
+  let outcome: CeremonyOutcome<CeremonySuccess<T>>;
+  try {
+    outcome = await deps.db.transaction().execute(async (trx) => {
+      const result = await work(trx);
+      if (result.ok) {
+        const success = result.value;
+        await recordAudit(trx, context, {
+          action,
+          outcome: 'success',
+          actorUserId: success.userId,
+          subjectUserId: success.userId,
+          factorId: success.factorId,
+          sessionId: success.sessionId ?? auth?.session.id ?? null,
+          details: success.details ?? {},
+        });
+      } else {
+        await recordAudit(trx, context, {
+          action,
+          outcome: 'failure',
+          actorUserId: auth?.user.id ?? null,
+          subjectUserId: result.userId,
+          factorId: result.factorId,
+          sessionId: auth?.session.id ?? null,
+          details: { reason: result.reason, ...result.auditDetails },
+        });
+      }
+      return result;
+    });
+  } catch (error) {
+    if (error instanceof LatchError) {
+      await recordAudit(deps.db, context, {
+        action,
+        outcome: error.code === 'step_up_required' || error.code === 'forbidden' ? 'denied' : 'failure',
+        actorUserId: auth?.user.id ?? null,
+        subjectUserId: auth?.user.id ?? null,
+        sessionId: auth?.session.id ?? null,
+        details: { reason: error.code },
+      });
+    }
+    throw error;
+  }
+  if (!outcome.ok) throw new LatchError(outcome.code, undefined, outcome.details ?? {});
+  return outcome.value.result;
+}

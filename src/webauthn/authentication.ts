@@ -1,0 +1,199 @@
+import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { Transaction } from 'kysely';
+import { consumeCeremony, createCeremony } from '../ceremonies/ceremonies.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Database, Factor, User } from '../db/schema.ts';
+import type { Db } from '../db/database.ts';
+import { LatchError } from '../errors.ts';
+import {
+  credentialDescriptor,
+  findPasskeyForUpdate,
+  flagPasskey,
+  isSignCountSuspicious,
+  listActivePasskeys,
+  recordPasskeyUse,
+  storedPublicKey,
+} from '../factors/passkey.ts';
+import { queueNotification } from '../notifications/outbox.ts';
+import { findUserById, normalizeUsername } from '../users/users.ts';
+import { decoyCredentials } from './decoy-credentials.ts';
+import { refuse, type CeremonyOutcome } from './outcome.ts';
+import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
+
+/**
+ * Passkey assertions: sign-in (discoverable, or for a named user) and step-up. SimpleWebAuthn
+ * proves the signature; this module adds what it does not: the ceremony is used once and for its
+ * own purpose, the credential is live and belongs to the expected user, and the counter grows.
+ */
+
+/** `identified`: options named a user's credentials, so only that user's passkey may finish. */
+type SignInMode = 'discoverable' | 'identified';
+
+/**
+ * Sign-in, step one. Without a username: no allowCredentials, so the browser offers whatever
+ * passkeys it holds for us (autofill and the passkey button). With one: that user's credentials —
+ * or, for a username without passkeys or without an account, stable decoys of the same shape.
+ */
+export async function startPasskeySignIn(db: Db, keyring: Keyring, rp: RelyingParty, input: { username?: string | null }, now: Date) {
+  let userId: string | null = null;
+  let allowCredentials: { id: string; transports: string[] }[] | undefined;
+  if (input.username) {
+    const username = normalizeUsername(input.username);
+    // One query whether or not the user exists, so both paths cost the same.
+    const rows = await db
+      .selectFrom('users')
+      .leftJoin('factors', (join) =>
+        join.onRef('factors.user_id', '=', 'users.id').on('factors.kind', '=', 'passkey').on('factors.status', '=', 'active'),
+      )
+      .select(['users.id as userId', 'factors.credential_id', 'factors.transports'])
+      .where('users.username', '=', username)
+      .orderBy('factors.created_at', 'asc')
+      .execute();
+    userId = rows[0]?.userId ?? null;
+    const real = rows.filter((row) => row.credential_id !== null).map(credentialDescriptor);
+    allowCredentials = real.length > 0 ? real : decoyCredentials(keyring, username);
+  }
+  const options = await generateAuthenticationOptions({
+    rpID: rp.id,
+    ...(allowCredentials ? { allowCredentials } : {}),
+    timeout: PASSKEY_CEREMONY_TIMEOUT_MS,
+    userVerification: 'preferred',
+  });
+  const mode: SignInMode = input.username ? 'identified' : 'discoverable';
+  const ceremonyId = await createCeremony(
+    db,
+    keyring,
+    { kind: 'passkey_signin', userId, challenge: options.challenge, data: { mode }, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    now,
+  );
+  return { ceremonyId, options };
+}
+
+/**
+ * Step-up, step one: the signed-in user's own passkeys, user verification required (a step-up
+ * stands in for a full sign-in, so it must be two factors). Bound to this session.
+ */
+export async function startPasskeyStepUp(db: Db, keyring: Keyring, rp: RelyingParty, input: { userId: string; sessionId: string }, now: Date) {
+  const passkeys = await listActivePasskeys(db, input.userId);
+  if (passkeys.length === 0) throw new LatchError('factor_not_found', 'You have no passkey to confirm with.');
+  const options = await generateAuthenticationOptions({
+    rpID: rp.id,
+    allowCredentials: passkeys.map(credentialDescriptor),
+    timeout: PASSKEY_CEREMONY_TIMEOUT_MS,
+    userVerification: 'required',
+  });
+  const ceremonyId = await createCeremony(
+    db,
+    keyring,
+    { kind: 'passkey_step_up', userId: input.userId, sessionId: input.sessionId, challenge: options.challenge, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    now,
+  );
+  return { ceremonyId, options };
+}
+
+export interface VerifiedPasskeyUse {
+  user: User;
+  factor: Factor;
+  userVerified: boolean;
+}
+
+export type AssertionPurpose =
+  | { kind: 'passkey_signin' }
+  | { kind: 'passkey_step_up'; userId: string; sessionId: string };
+
+/**
+ * Step two of a sign-in or a step-up, in the caller's transaction. Each guard says what it stops;
+ * a refusal leaves the ceremony consumed (it was single-use whether or not the answer was right).
+ */
+export async function finishPasskeyAssertion(
+  trx: Transaction<Database>,
+  keyring: Keyring,
+  rp: RelyingParty,
+  input: { ceremonyId: string; response: AuthenticationResponseJSON },
+  purpose: AssertionPurpose,
+  now: Date,
+): Promise<CeremonyOutcome<VerifiedPasskeyUse>> {
+  const signedInUserId = purpose.kind === 'passkey_step_up' ? purpose.userId : null;
+
+  // Single use, unexpired, and of this purpose: a registration or sign-in ceremony is no step-up.
+  const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, purpose.kind, now);
+  if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: signedInUserId });
+  // A step-up ceremony belongs to the session that asked for it.
+  if (purpose.kind === 'passkey_step_up' && (ceremony.user_id !== purpose.userId || ceremony.session_id !== purpose.sessionId)) {
+    return refuse('ceremony_invalid', 'ceremony_of_another_session', { userId: signedInUserId });
+  }
+  const mode: SignInMode = purpose.kind === 'passkey_step_up' || ceremony.data.mode === 'identified' ? 'identified' : 'discoverable';
+
+  // A removed or never-registered credential: tell the client which, so the browser can forget it.
+  const factor = await findPasskeyForUpdate(trx, input.response.id);
+  if (!factor || factor.status !== 'active') {
+    return refuse('credential_unknown', factor ? 'credential_revoked' : 'credential_unknown', {
+      userId: factor?.user_id ?? signedInUserId,
+      factorId: factor?.id ?? null,
+      details: { credentialId: input.response.id, rpId: rp.id },
+    });
+  }
+  // The options named a user (or the session is someone's): another user's passkey does not answer for them.
+  if (mode === 'identified' && factor.user_id !== ceremony.user_id) {
+    return refuse('passkey_verification_failed', 'credential_of_another_user', { userId: ceremony.user_id, factorId: factor.id });
+  }
+  const user = await findUserById(trx, factor.user_id);
+  if (!user) return refuse('credential_unknown', 'credential_unknown', { details: { credentialId: input.response.id, rpId: rp.id } });
+
+  // WebAuthn §7.2 step 6: the user handle, required when nobody was named, must be the credential's owner.
+  const userHandle = input.response.response.userHandle;
+  if (mode === 'discoverable' && !userHandle) {
+    return refuse('passkey_verification_failed', 'user_handle_missing', { userId: user.id, factorId: factor.id });
+  }
+  if (userHandle && userHandle !== user.webauthn_user_id) {
+    return refuse('passkey_verification_failed', 'user_handle_mismatch', { userId: user.id, factorId: factor.id });
+  }
+
+  const requireUserVerification = purpose.kind === 'passkey_step_up';
+  const check = await checkAssertion(
+    rp,
+    input.response,
+    ceremony.challenge!,
+    { credentialId: factor.credential_id!, publicKey: storedPublicKey(factor), transports: factor.transports },
+    { requireUserVerification },
+  );
+  if (!check.ok) {
+    const code = check.reason === 'user_not_verified' ? 'user_verification_required' : 'passkey_verification_failed';
+    return refuse(code, check.reason, { userId: user.id, factorId: factor.id });
+  }
+  const assertion = check.value;
+
+  // BE is fixed when the credential is made (§6.1.3): a change means this is not the key we registered.
+  if (assertion.backupEligible !== factor.backup_eligible) {
+    return refuse('passkey_verification_failed', 'backup_eligibility_changed', { userId: user.id, factorId: factor.id });
+  }
+  // A counter that does not grow: two copies of the key exist. Refuse, and flag it — the flag commits with the refusal.
+  const storedCount = Number(factor.sign_count);
+  if (isSignCountSuspicious(storedCount, assertion.newCounter)) {
+    await flagPasskey(trx, factor.id, 'sign_count_not_increasing', now);
+    await queueNotification(trx, {
+      userId: user.id,
+      kind: 'factor_flagged',
+      payload: { factorId: factor.id, kind: 'passkey', label: factor.label, reason: 'sign_count_not_increasing' },
+      now,
+    });
+    return refuse('possible_cloned_authenticator', 'sign_count_not_increasing', {
+      userId: user.id,
+      factorId: factor.id,
+      auditDetails: { storedSignCount: storedCount, receivedSignCount: assertion.newCounter },
+    });
+  }
+  if (user.status !== 'active') {
+    return refuse('passkey_verification_failed', 'account_disabled', { userId: user.id, factorId: factor.id });
+  }
+
+  await recordPasskeyUse(trx, factor.id, { counter: assertion.newCounter, backedUp: assertion.backedUp }, now);
+  return { ok: true, value: { user, factor, userVerified: assertion.userVerified } };
+}
+
+/** The session a passkey proof earns: with user verification two factors and phishing-resistant; without, one. */
+export function passkeyAssurance(userVerified: boolean) {
+  return userVerified
+    ? { amr: ['passkey', 'uv'], aal: 2 as const, phishingResistant: true }
+    : { amr: ['passkey'], aal: 1 as const, phishingResistant: false };
+}

@@ -1,0 +1,155 @@
+import { generateRegistrationOptions, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { Transaction } from 'kysely';
+import { consumeCeremony, createCeremony } from '../ceremonies/ceremonies.ts';
+import { randomToken, type Keyring } from '../crypto/keyring.ts';
+import type { Database, Factor, User } from '../db/schema.ts';
+import type { Db } from '../db/database.ts';
+import { LatchError } from '../errors.ts';
+import { credentialDescriptor, insertPasskey, isCredentialRegistered, listActivePasskeys } from '../factors/passkey.ts';
+import { queueNotification } from '../notifications/outbox.ts';
+import { createUser, findUserByUsername, normalizeUsername } from '../users/users.ts';
+import { refuse, type CeremonyOutcome } from './outcome.ts';
+import {
+  checkAttestation,
+  PASSKEY_CEREMONY_TIMEOUT_MS,
+  PASSKEY_CEREMONY_TTL_SECONDS,
+  SUPPORTED_ALGORITHM_IDS,
+  type RelyingParty,
+  type VerifiedAttestation,
+} from './relying-party.ts';
+
+/**
+ * Passkey registration: a new account's first passkey (sign-up) and another passkey for a
+ * signed-in user (enrollment). Both create a discoverable credential — a passkey the browser can
+ * offer without a username — with attestation "none": we trust the key, not a vendor statement.
+ */
+
+interface NewUserData {
+  username: string;
+  displayName: string;
+  webauthnUserId: string;
+}
+
+async function registrationOptions(rp: RelyingParty, user: { webauthnUserId: string; username: string; displayName: string }, exclude: Factor[]) {
+  return generateRegistrationOptions({
+    rpName: rp.name,
+    rpID: rp.id,
+    userID: new Uint8Array(Buffer.from(user.webauthnUserId, 'base64url')),
+    userName: user.username,
+    userDisplayName: user.displayName,
+    timeout: PASSKEY_CEREMONY_TIMEOUT_MS,
+    attestationType: 'none',
+    excludeCredentials: exclude.map(credentialDescriptor),
+    authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' },
+    supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
+  });
+}
+
+/** Sign-up, step one. The user does not exist until the passkey is verified; the ceremony carries who they will be. */
+export async function startPasskeySignUp(db: Db, keyring: Keyring, rp: RelyingParty, input: { username: string; displayName?: string | null }, now: Date) {
+  const username = normalizeUsername(input.username);
+  if (await findUserByUsername(db, username)) throw new LatchError('username_taken');
+  const newUser: NewUserData = { username, displayName: input.displayName?.trim() || username, webauthnUserId: randomToken(32) };
+  const options = await registrationOptions(rp, newUser, []);
+  const ceremonyId = await createCeremony(
+    db,
+    keyring,
+    { kind: 'passkey_signup', challenge: options.challenge, data: { ...newUser }, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    now,
+  );
+  return { ceremonyId, options };
+}
+
+/** Adding a passkey, step one. The user's passkeys are excluded, so an authenticator that holds one says so instead of making a second. */
+export async function startPasskeyEnrollment(db: Db, keyring: Keyring, rp: RelyingParty, input: { user: User; sessionId: string }, now: Date) {
+  const options = await registrationOptions(
+    rp,
+    { webauthnUserId: input.user.webauthn_user_id, username: input.user.username, displayName: input.user.display_name },
+    await listActivePasskeys(db, input.user.id),
+  );
+  const ceremonyId = await createCeremony(
+    db,
+    keyring,
+    { kind: 'passkey_register', userId: input.user.id, sessionId: input.sessionId, challenge: options.challenge, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    now,
+  );
+  return { ceremonyId, options };
+}
+
+export interface FinishRegistrationInput {
+  ceremonyId: string;
+  response: RegistrationResponseJSON;
+  label: string | null;
+}
+
+/** Sign-up, step two: the user and their passkey, in the caller's transaction (the route adds the session). */
+export async function finishPasskeySignUp(
+  trx: Transaction<Database>,
+  keyring: Keyring,
+  rp: RelyingParty,
+  input: FinishRegistrationInput,
+  now: Date,
+): Promise<CeremonyOutcome<{ user: User; factor: Factor; userVerified: boolean }>> {
+  const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_signup', now);
+  if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid');
+  const newUser = ceremony.data as unknown as NewUserData;
+
+  const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, null);
+  if (!attestation.ok) return attestation;
+
+  // Taken between the two steps (options checked it): refuse plainly, nothing was written yet.
+  const user = await createUser(trx, newUser, now);
+  if (!user) return refuse('username_taken', 'username_taken');
+  const factor = await insertPasskey(trx, user.id, { ...attestation.value, label: input.label }, now);
+  // A concurrent registration of the same credential won the race: undo the user with everything else.
+  if (!factor) throw new LatchError('credential_already_registered');
+  return { ok: true, value: { user, factor, userVerified: attestation.value.userVerified } };
+}
+
+/**
+ * Adding a passkey, step two. The ceremony must be this session's own (another session, even of
+ * the same user, cannot finish it); the policy check is the caller's, in the same transaction.
+ */
+export async function finishPasskeyEnrollment(
+  trx: Transaction<Database>,
+  keyring: Keyring,
+  rp: RelyingParty,
+  input: FinishRegistrationInput & { userId: string; sessionId: string },
+  now: Date,
+): Promise<CeremonyOutcome<{ factor: Factor }>> {
+  const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_register', now);
+  if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: input.userId });
+  if (ceremony.user_id !== input.userId || ceremony.session_id !== input.sessionId) {
+    return refuse('ceremony_invalid', 'ceremony_of_another_session', { userId: input.userId });
+  }
+
+  const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, input.userId);
+  if (!attestation.ok) return attestation;
+
+  const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label: input.label }, now);
+  if (!factor) throw new LatchError('credential_already_registered');
+  await queueNotification(trx, {
+    userId: input.userId,
+    kind: 'factor_added',
+    payload: { factorId: factor.id, kind: 'passkey', label: factor.label, aaguid: factor.aaguid },
+    now,
+  });
+  return { ok: true, value: { factor } };
+}
+
+/** The attestation checks shared by both registrations, plus the one SimpleWebAuthn cannot do: is this credential new here? */
+async function verifyNewPasskey(
+  trx: Transaction<Database>,
+  rp: RelyingParty,
+  challenge: string,
+  response: RegistrationResponseJSON,
+  userId: string | null,
+): Promise<CeremonyOutcome<VerifiedAttestation>> {
+  // UV is preferred, not required: without it the passkey still signs in, as a single factor.
+  const check = await checkAttestation(rp, response, challenge, { requireUserVerification: false });
+  if (!check.ok) return refuse('passkey_verification_failed', check.reason, { userId });
+  if (await isCredentialRegistered(trx, check.value.credentialId)) {
+    return refuse('credential_already_registered', 'credential_already_registered', { userId });
+  }
+  return check;
+}

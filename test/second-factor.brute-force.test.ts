@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { accountRule } from '../src/lockout/second-factor.ts';
+import { createTestApp } from './helpers/app.ts';
+import { passwordStep, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+
+const t = await createTestApp();
+
+async function wrongCode(client: ReturnType<typeof t.client>, user: FallbackUser, path = '/api/signin/totp', code = '000000') {
+  const ticket = await passwordStep(client, user.username, user.password);
+  return client.post(path, { ticket, code });
+}
+
+/** A wrong code that is never the right one by chance. */
+function notTheCode(user: FallbackUser): string {
+  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
+  for (let n = 0; ; n++) {
+    const candidate = String(n).padStart(6, '0');
+    if (!valid.has(candidate)) return candidate;
+  }
+}
+
+describe('second-factor brute force', () => {
+  it('a ticket allows three codes, then the password must be entered again', async () => {
+    const user = await signUpWithTotp(t, t.client());
+    const client = t.client({ clientAddress: '192.0.2.1' });
+    const ticket = await passwordStep(client, user.username, user.password);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await client.post('/api/signin/totp', { ticket, code: notTheCode(user) })).status);
+    expect(statuses).toEqual([401, 401, 401, 401]);
+    const last = await client.post('/api/signin/totp', { ticket, code: user.code() });
+    expect(last.body.error.code).toBe('ticket_invalid');
+  });
+
+  it('5 failures from one address lock that address for 15 minutes — also the right code, also on another instance', async () => {
+    const user = await signUpWithTotp(t, t.client());
+    const attacker = t.client({ clientAddress: '192.0.2.66' });
+    for (let i = 0; i < 5; i++) expect((await wrongCode(attacker, user, '/api/signin/totp', notTheCode(user))).status).toBe(401);
+
+    const onOther = attacker.via(t.anotherInstance());
+    const ticket = await passwordStep(onOther, user.username, user.password);
+    const locked = await onOther.post('/api/signin/totp', { ticket, code: user.code() });
+    expect(locked.status).toBe(429);
+    expect(locked.body.error).toMatchObject({ code: 'locked_out', retryAfterSeconds: expect.any(Number) });
+    const backup = await onOther.post('/api/signin/backup-code', { ticket: await passwordStep(onOther, user.username, user.password), code: user.backupCodes[0] });
+    expect(backup.status).toBe(429);
+
+    // Malicious lockout is limited: the owner's own address is not locked.
+    const owner = t.client({ clientAddress: '192.0.2.99' });
+    const ownTicket = await passwordStep(owner, user.username, user.password);
+    expect((await owner.post('/api/signin/totp', { ticket: ownTicket, code: user.code() })).status).toBe(200);
+
+    t.clock.advance(15 * 60 + 1);
+    const later = await passwordStep(attacker, user.username, user.password);
+    expect((await attacker.post('/api/signin/totp', { ticket: later, code: user.code() })).status).toBe(200);
+  });
+
+  it('the count survives new tickets and new sessions, and a success resets it', async () => {
+    const user = await signUpWithTotp(t, t.client());
+    const client = t.client({ clientAddress: '192.0.2.70' });
+    for (let i = 0; i < 4; i++) expect((await wrongCode(client, user, '/api/signin/totp', notTheCode(user))).status).toBe(401);
+    t.clock.advance(30);
+    const ticket = await passwordStep(client, user.username, user.password);
+    expect((await client.post('/api/signin/totp', { ticket, code: user.code() })).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await wrongCode(t.client({ clientAddress: '192.0.2.70' }), user, '/api/signin/totp', notTheCode(user))).status).toBe(401);
+    t.clock.advance(30);
+    const again = await passwordStep(client, user.username, user.password);
+    expect((await client.post('/api/signin/totp', { ticket: again, code: user.code() })).status).toBe(200);
+  });
+
+  it('guessing spread over many addresses hits the account-wide ceiling (well under 100)', async () => {
+    expect(accountRule.limit).toBeLessThan(100);
+    const user = await signUpWithTotp(t, t.client());
+    let failures = 0;
+    for (let address = 1; failures < accountRule.limit; address++) {
+      const client = t.client({ clientAddress: `10.0.${address}.1` });
+      for (let i = 0; i < 4 && failures < accountRule.limit; i++, failures++) {
+        expect((await wrongCode(client, user, '/api/signin/backup-code', 'aaaaa-bbbbb-ccccc')).status).toBe(401);
+      }
+    }
+    const fresh = t.client({ clientAddress: '10.99.0.1' });
+    const ticket = await passwordStep(fresh, user.username, user.password);
+    expect((await fresh.post('/api/signin/totp', { ticket, code: user.code() })).status).toBe(429);
+    // After the hour the owner gets in, and the success clears the ceiling.
+    t.clock.advance(accountRule.lockoutSeconds + 1);
+    const owner = t.client({ clientAddress: '10.99.0.2' });
+    const ownTicket = await passwordStep(owner, user.username, user.password);
+    expect((await owner.post('/api/signin/totp', { ticket: ownTicket, code: user.code() })).status).toBe(200);
+    const rows = await t.db.selectFrom('rate_limits').selectAll().where('key', '=', `2fa:account:${user.userId}`).execute();
+    expect(rows).toHaveLength(0);
+  });
+
+  it('step-up guessing counts against the same limits', async () => {
+    const client = t.client({ clientAddress: '192.0.2.80' });
+    const user = await signUpWithTotp(t, client);
+    for (let i = 0; i < 5; i++) expect((await client.post('/api/step-up/totp', { code: notTheCode(user) })).status).toBe(401);
+    expect((await client.post('/api/step-up/totp', { code: user.code() })).status).toBe(429);
+  });
+
+  it('a wrong enrollment code never activates the authenticator', async () => {
+    const client = t.client();
+    const start = await client.post('/api/signup/totp/start', { username: 'never-active', password: 'a long enough passphrase' });
+    for (let i = 0; i < 5; i++) {
+      expect((await client.post('/api/signup/totp/verify', { ceremonyId: start.body.ceremonyId, code: '000000' })).status).toBe(401);
+    }
+    const { codeFromUri } = await import('./helpers/authenticator.ts');
+    const tooLate = await client.post('/api/signup/totp/verify', { ceremonyId: start.body.ceremonyId, code: codeFromUri(start.body.otpauthUri, t.clock.now()) });
+    expect(tooLate.body.error.code).toBe('ceremony_invalid');
+    expect(await t.db.selectFrom('users').select('id').where('username', '=', 'never-active').executeTakeFirst()).toBeUndefined();
+  });
+});

@@ -39,6 +39,8 @@ export async function signInWithPasskey(
     username?: string;
     /** Asked once the server's options arrive: false when another ceremony started meanwhile (autofill must not cancel the button's). */
     stillWanted?: () => boolean;
+    /** Called as the browser is asked: from here on the request waits for the user. */
+    onWaiting?: () => void;
   } = {},
 ): Promise<{ user: User; userHandle: string | null }> {
   const body = options.username ? { username: options.username } : {};
@@ -51,6 +53,7 @@ export async function signInWithPasskey(
   const { ceremonyId, options: requestOptions } = started;
   // Starting a ceremony cancels the pending one: a late autofill start would cancel the button's.
   if (options.stillWanted && !options.stillWanted()) throw new DOMException('A newer passkey request replaced this one.', 'AbortError');
+  options.onWaiting?.();
   const response: AuthenticationResponseJSON = await usePasskey(requestOptions, options.autofill === true);
   try {
     const { user } = await post<{ user: User }>('/api/signin/passkey/verify', { ceremonyId, response }, { stepUp: false, redirectOnUnauthenticated: false });

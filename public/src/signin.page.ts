@@ -33,7 +33,14 @@ async function startAutofill(): Promise<void> {
   if (!passkeysWork || autofillRunning || buttonCeremony || !(await supportsAutofill())) return;
   autofillRunning = true;
   try {
-    const { user } = await signInWithPasskey({ autofill: true, stillWanted: () => !buttonCeremony });
+    const { user } = await signInWithPasskey({
+      autofill: true,
+      stillWanted: () => !buttonCeremony,
+      // Marks the page while the autofill request waits for the user (tests wait for it too).
+      onWaiting: () => {
+        document.body.dataset.passkeyAutofill = 'waiting';
+      },
+    });
     await afterPasskeySignIn(user);
   } catch (error) {
     // Autofill is quiet: it is cancelled whenever the button starts a ceremony, and if it cannot
@@ -44,6 +51,7 @@ async function startAutofill(): Promise<void> {
     else if (!isCancellation(error)) messages.error(passkeyErrorMessage(error, 'use'));
   } finally {
     autofillRunning = false;
+    delete document.body.dataset.passkeyAutofill;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   launchBrowser,
   nextCode,
   openTab,
+  readyForButton,
   PHONE_VIEWPORT,
   screenshot,
   signOut,
@@ -72,7 +73,7 @@ describeInBrowser('account security journeys', () => {
     await tab.setPresence(false);
     await signOut(page);
     await expectView(page, 'passkey');
-    await tab.setPresence(true);
+    await readyForButton(tab);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expectAccountPage(page);
     expect(await page.locator('#session-list [data-current="true"]').textContent()).toContain('Passkey');
@@ -109,7 +110,7 @@ describeInBrowser('account security journeys', () => {
     await tab.setPresence(false);
     await signOut(page);
     await expectView(page, 'passkey');
-    await tab.setPresence(true);
+    await readyForButton(tab);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     expect(await errorText(page)).toMatch(/isn't linked to a Latch account/);
     expect(new URL(page.url()).pathname).toBe('/');

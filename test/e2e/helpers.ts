@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFailed } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
@@ -142,6 +142,8 @@ export interface VirtualCredential {
   signCount: number;
 }
 
+let failedShots = 0;
+
 export const PHONE_VIEWPORT = { width: 375, height: 812 };
 export const DESKTOP_VIEWPORT = { width: 1100, height: 900 };
 
@@ -153,6 +155,10 @@ export const DESKTOP_VIEWPORT = { width: 1100, height: 900 };
 export async function openTab(browser: Browser, options: { webauthn?: boolean | 'absent'; viewport?: { width: number; height: number } } = {}): Promise<BrowserTab> {
   const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP_VIEWPORT });
   const page = await context.newPage();
+  // A failing journey leaves a picture of where it stopped.
+  onTestFailed(async ({ task }) => {
+    if (!page.isClosed()) await screenshot(page, `FAILED ${task.name.slice(0, 60).replace(/[^\w -]+/g, '')} ${++failedShots}`).catch(() => undefined);
+  });
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) console.error(`[console] ${message.text()}`);
@@ -277,6 +283,16 @@ export async function errorText(page: Page): Promise<string> {
   await error.waitFor({ state: 'visible', timeout: 15_000 });
   await expect.poll(async () => (await error.textContent()) ?? '', { timeout: 5_000 }).not.toBe('');
   return (await error.textContent()) ?? '';
+}
+
+/**
+ * After signing out with presence off: waits until the sign-in page's autofill request is waiting
+ * at the authenticator, then lets the authenticator answer again — so the next request it answers
+ * is the one the button makes, not the autofill (which would answer at once, see setPresence).
+ */
+export async function readyForButton(tab: BrowserTab): Promise<void> {
+  await tab.page.waitForFunction(() => document.body.dataset.passkeyAutofill === 'waiting', undefined, { timeout: 15_000 });
+  await tab.setPresence(true);
 }
 
 export async function signOut(page: Page): Promise<void> {

@@ -6,6 +6,7 @@ import {
   expectView,
   launchBrowser,
   openTab,
+  readyForButton,
   PHONE_VIEWPORT,
   screenshot,
   signOut,
@@ -51,7 +52,7 @@ describeInBrowser('passkey journeys', () => {
     await screenshot(page, 'sign-in');
 
     // … who picks "Sign in with a passkey" instead: no username needed.
-    await tab.setPresence(true);
+    await readyForButton(tab);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expectAccountPage(page);
     await screenshot(page, 'account-passkey-user');

@@ -517,29 +517,22 @@ function renderEvents(events: AuditEvent[], append: boolean): void {
   else list.replaceChildren(...(items.length > 0 ? items : [h('li', { class: 'empty' }, 'Nothing yet.')]));
 }
 
+/** The newest events, or with `older` the page after the last one shown. */
+async function loadActivity(older: boolean): Promise<void> {
+  const query = older && nextBefore ? `&before=${encodeURIComponent(nextBefore)}` : '';
+  const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>(`/api/audit?limit=25${query}`);
+  nextBefore = page.nextBefore;
+  renderEvents(page.events, older);
+  byId('more-activity').hidden = !nextBefore;
+}
+
 async function refreshActivity(): Promise<void> {
-  try {
-    const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>('/api/audit?limit=25');
-    nextBefore = page.nextBefore;
-    renderEvents(page.events, false);
-    byId('more-activity').hidden = !nextBefore;
-  } catch (error) {
-    report(error);
-  }
+  await loadActivity(false).catch(report);
 }
 
 byId('more-activity').addEventListener('click', async (event) => {
   if (!nextBefore) return;
-  await withBusy(event.currentTarget as HTMLButtonElement, 'Loading…', async () => {
-    try {
-      const page = await get<{ events: AuditEvent[]; nextBefore: string | null }>(`/api/audit?limit=25&before=${encodeURIComponent(nextBefore!)}`);
-      nextBefore = page.nextBefore;
-      renderEvents(page.events, true);
-      byId('more-activity').hidden = !nextBefore;
-    } catch (error) {
-      report(error);
-    }
-  });
+  await withBusy(event.currentTarget as HTMLButtonElement, 'Loading…', () => loadActivity(true).catch(report));
 });
 
 // ——— Sign out, start ———

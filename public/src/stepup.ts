@@ -5,7 +5,7 @@
  * original request again, so the user's action goes through without a reload.
  */
 import { ApiError, isWrongCode, messageOf, post, setStepUpHandler, type StepUpRequest } from './api.ts';
-import { digitsOnly, h, messagesIn } from './ui.ts';
+import { codeField, digitsOnly, h, messagesIn } from './ui.ts';
 import { isCancellation, passkeyErrorMessage, usePasskey } from './webauthn.ts';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 
@@ -79,28 +79,9 @@ function runDialog(request: StepUpRequest): Promise<boolean> {
     if (canPasskey && canCode) body.append(h('p', { class: 'divider' }, h('span', {}, 'or')));
 
     if (canCode) {
-      const input = h('input', {
-        id: 'step-up-code',
-        name: 'code',
-        type: 'text',
-        inputmode: 'numeric',
-        autocomplete: 'one-time-code',
-        pattern: '[0-9 ]*',
-        maxlength: '7',
-        required: true,
-        class: 'input input-code',
-        'aria-describedby': 'step-up-code-hint',
-      });
+      const { field, input } = codeField('step-up-code', 'Code from your authenticator app', 'The 6-digit code for Latch.');
       const submit = h('button', { type: 'submit', class: canPasskey ? 'button button-secondary' : 'button button-primary' }, 'Confirm with code');
-      const form = h(
-        'form',
-        { class: 'stack', novalidate: true },
-        h('div', { class: 'field' },
-          h('label', { for: 'step-up-code' }, 'Code from your authenticator app'),
-          h('p', { class: 'hint', id: 'step-up-code-hint' }, 'The 6-digit code for Latch.'),
-          input),
-        submit,
-      );
+      const form = h('form', { class: 'stack', novalidate: true }, field, submit);
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         const code = digitsOnly(input.value);

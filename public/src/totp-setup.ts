@@ -3,7 +3,7 @@
  * cannot scan), then a code to prove the app works. Used by sign-up and by the account page.
  */
 import { isWrongCode, messageOf } from './api.ts';
-import { copyText, digitsOnly, h, withBusy, type Messages } from './ui.ts';
+import { codeField, copyText, digitsOnly, h, withBusy, type Messages } from './ui.ts';
 
 export interface TotpEnrollment {
   ceremonyId: string;
@@ -36,28 +36,9 @@ export function renderTotpSetup(
     options.messages.status(copied ? 'Key copied.' : 'Copying is blocked here: the key is selected, so copy it with your keyboard.');
   });
 
-  const input = h('input', {
-    id: id('code'),
-    name: 'code',
-    type: 'text',
-    inputmode: 'numeric',
-    autocomplete: 'one-time-code',
-    pattern: '[0-9 ]*',
-    maxlength: '7',
-    required: true,
-    class: 'input input-code',
-    'aria-describedby': id('code-hint'),
-  });
+  const { field, input } = codeField(id('code'), 'Enter the 6-digit code the app shows', 'This proves the app is set up right.');
   const submit = h('button', { type: 'submit', class: 'button button-primary' }, options.submitLabel ?? 'Confirm');
-  const form = h(
-    'form',
-    { class: 'stack', novalidate: true },
-    h('div', { class: 'field' },
-      h('label', { for: id('code') }, 'Enter the 6-digit code the app shows'),
-      h('p', { class: 'hint', id: id('code-hint') }, 'This proves the app is set up right.'),
-      input),
-    submit,
-  );
+  const form = h('form', { class: 'stack', novalidate: true }, field, submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const code = digitsOnly(input.value);

@@ -211,6 +211,27 @@ export function nextPath(): string {
   return '/account';
 }
 
+/**
+ * A labelled field for a 6-digit authenticator code: numeric keyboard on phones, one-time-code
+ * autofill, spaces allowed (digitsOnly strips them).
+ */
+export function codeField(id: string, label: string, hint: string): { field: HTMLElement; input: HTMLInputElement } {
+  const input = h('input', {
+    id,
+    name: 'code',
+    type: 'text',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    pattern: '[0-9 ]*',
+    maxlength: '7',
+    required: true,
+    class: 'input input-code',
+    'aria-describedby': `${id}-hint`,
+  });
+  const field = h('div', { class: 'field' }, h('label', { for: id }, label), h('p', { class: 'hint', id: `${id}-hint` }, hint), input);
+  return { field, input };
+}
+
 /** Digits only, so "123 456" or a pasted "123-456" still works. */
 export function digitsOnly(value: string): string {
   return value.replace(/\D/g, '');

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
   errorText,
@@ -7,7 +7,6 @@ import {
   expectHidden,
   expectView,
   expectVisible,
-  launchBrowser,
   nextCode,
   openTab,
   readyForButton,
@@ -15,11 +14,10 @@ import {
   screenshot,
   signOut,
   signUpWithAuthenticatorApp,
-  startLatch,
   totp,
-  uniqueUsername,
   PASSWORD,
-  type Latch,
+  signUpWithPasskey,
+  useServerAndBrowser,
 } from './helpers.ts';
 
 /** Past the five minutes within which adding or removing a factor needs no fresh proof. */
@@ -30,31 +28,22 @@ function passkeyItems(page: Page) {
 }
 
 describeInBrowser('account security journeys', () => {
-  let latch: Latch;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await latch?.close();
-  });
+  const env = useServerAndBrowser();
 
   it('journey 3: an authenticator-app user adds a passkey (confirming with a code when due) and signs in with it', async () => {
-    const tab = await openTab(browser);
+    const tab = await openTab(env.browser);
     const { page } = tab;
-    const user = await signUpWithAuthenticatorApp(page, latch, { username: 'alex' });
+    const user = await signUpWithAuthenticatorApp(page, env.latch, { username: 'alex' });
     expect(await passkeyItems(page).count()).toBe(0);
 
-    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    env.latch.clock.advance(STEP_UP_DUE_SECONDS);
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     const dialog = page.locator('#step-up');
     await expectVisible(dialog);
     // The user has no passkey yet, so the dialog asks only for a code.
     expect(await dialog.locator('#step-up-passkey').count()).toBe(0);
     await screenshot(page, 'step-up-dialog');
-    await dialog.locator('#step-up-code').fill(nextCode(latch, user));
+    await dialog.locator('#step-up-code').fill(nextCode(env.latch, user));
     await dialog.getByRole('button', { name: 'Confirm with code' }).click();
     await expectHidden(dialog);
     // The action the user asked for went on by itself: the passkey is there, no reload.
@@ -81,15 +70,15 @@ describeInBrowser('account security journeys', () => {
   });
 
   it('journey 4: removing a passkey asks for a step-up; then it is gone and cannot sign in', async () => {
-    const tab = await openTab(browser, { viewport: PHONE_VIEWPORT });
+    const tab = await openTab(env.browser, { viewport: PHONE_VIEWPORT });
     const { page } = tab;
-    await signUpWithAuthenticatorApp(page, latch);
+    await signUpWithAuthenticatorApp(page, env.latch);
     await page.getByRole('button', { name: 'Add a passkey' }).click();
     await passkeyItems(page).first().waitFor({ timeout: 15_000 });
     const saved = await tab.credentials();
     expect(saved).toHaveLength(1);
 
-    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    env.latch.clock.advance(STEP_UP_DUE_SECONDS);
     await passkeyItems(page).first().getByRole('button', { name: /^Remove/ }).click();
     await page.locator('#confirm-yes').click(); // "Remove passkey" in the are-you-sure dialog
     const dialog = page.locator('#step-up');
@@ -121,12 +110,9 @@ describeInBrowser('account security journeys', () => {
   });
 
   it('a passkey user sets a password and an authenticator app, then replaces the backup codes after a step-up', async () => {
-    const tab = await openTab(browser);
+    const tab = await openTab(env.browser);
     const { page } = tab;
-    await page.goto(`${latch.url}/signup`);
-    await page.locator('#username').fill(uniqueUsername('pk'));
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
-    await expectAccountPage(page);
+    await signUpWithPasskey(page, env.latch);
 
     await page.getByRole('button', { name: 'Set a password' }).click();
     await page.locator('#new-password').fill(PASSWORD);
@@ -136,7 +122,7 @@ describeInBrowser('account security journeys', () => {
 
     await page.getByRole('button', { name: 'Set up authenticator app' }).click();
     const secret = (await page.locator('#account-totp-secret').getAttribute('data-secret')) ?? '';
-    await page.locator('#account-totp-code').fill(totp(secret, latch.clock.now()));
+    await page.locator('#account-totp-code').fill(totp(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();
     // No backup codes yet: the first set comes with the app, shown once.
     await expectVisible(page.locator('#backup-codes'));
@@ -147,15 +133,15 @@ describeInBrowser('account security journeys', () => {
     expect(await page.locator('#codes-remaining').textContent()).toContain(`${first.length} of ${first.length}`);
     expect(await page.locator('#totp-body [data-kind="totp"]').count()).toBe(1);
 
-    latch.clock.advance(STEP_UP_DUE_SECONDS);
+    env.latch.clock.advance(STEP_UP_DUE_SECONDS);
     await page.getByRole('button', { name: 'Create new codes' }).click();
     await page.locator('#confirm-yes').click();
     const dialog = page.locator('#step-up');
     await expectVisible(dialog);
     // Both ways are offered now; this time, the code.
     await expectVisible(dialog.locator('#step-up-passkey'));
-    latch.clock.advance(30);
-    await dialog.locator('#step-up-code').fill(totp(secret, latch.clock.now()));
+    env.latch.clock.advance(30);
+    await dialog.locator('#step-up-code').fill(totp(secret, env.latch.clock.now()));
     await dialog.locator('#step-up-code').press('Enter');
     await expectHidden(dialog);
     await expectVisible(page.locator('#backup-codes'));

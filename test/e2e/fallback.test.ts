@@ -1,44 +1,32 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   errorText,
   expectAccountPage,
   expectPath,
   expectView,
-  launchBrowser,
   openTab,
   screenshot,
   signInWithPasswordAndCode,
   signOut,
   signUpWithAuthenticatorApp,
   skipPasskeyInvite,
-  startLatch,
-  type Latch,
+  useServerAndBrowser,
 } from './helpers.ts';
 
 describeInBrowser('password + authenticator app journeys', () => {
-  let latch: Latch;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await latch?.close();
-  });
+  const env = useServerAndBrowser();
 
   it('journey 2: sign up with password + app, sign in with a code, then with a backup code — used once only', async () => {
-    const { page, context } = await openTab(browser);
-    const user = await signUpWithAuthenticatorApp(page, latch, { screenshots: true });
+    const { page, context } = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(page, env.latch, { screenshots: true });
     await screenshot(page, 'account-app-user');
 
     await signOut(page);
     await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
     await expectView(page, 'password');
     await screenshot(page, 'sign-in-password');
-    await signInWithPasswordAndCode(page, latch, user);
+    await signInWithPasswordAndCode(page, env.latch, user);
     // No passkey yet, on a device that can make one: invited, and free to skip.
     await expectView(page, 'invite');
     await screenshot(page, 'sign-in-invite-passkey');
@@ -77,12 +65,12 @@ describeInBrowser('password + authenticator app journeys', () => {
   });
 
   it('journey 6: two browsers signed in; ending the other from the account page signs it out', async () => {
-    const first = await openTab(browser);
-    const user = await signUpWithAuthenticatorApp(first.page, latch);
+    const first = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(first.page, env.latch);
 
-    const second = await openTab(browser);
-    await second.page.goto(`${latch.url}/`);
-    await signInWithPasswordAndCode(second.page, latch, user, { remember: true });
+    const second = await openTab(env.browser);
+    await second.page.goto(`${env.latch.url}/`);
+    await signInWithPasswordAndCode(second.page, env.latch, user, { remember: true });
     await skipPasskeyInvite(second.page);
 
     await first.page.reload();

@@ -2,17 +2,18 @@
  * Browser-test plumbing: the real server on a real port, headless Chromium through playwright-core,
  * Chrome's virtual authenticator over the DevTools protocol, TOTP codes computed like an app does.
  */
-import { createHmac } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { describe, expect, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFailed } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { decodeBase32, totp as totpOf } from '../helpers/authenticator.ts';
 
 export const CHROMIUM_PATH = process.env.LATCH_CHROMIUM ?? '/usr/bin/chromium';
 export const JOURNEY_TIMEOUT_MS = 120_000;
@@ -85,6 +86,9 @@ export async function startLatch(): Promise<Latch> {
     LATCH_DATA_DIR: dataDir,
     LATCH_ORIGINS: `http://localhost:${port}`,
     LATCH_LOG_LEVEL: 'warn',
+    // Keys of its own, so the server does not write development keys (and warn about them).
+    LATCH_ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
+    LATCH_HMAC_KEY: randomBytes(32).toString('base64'),
   });
   const clock = movableClock();
   const server = await startServer(config, { clock });
@@ -97,6 +101,25 @@ export async function startLatch(): Promise<Latch> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a journey file shares: one server and one browser, started before its tests and closed after. */
+export interface JourneyEnvironment {
+  latch: Latch;
+  browser: Browser;
+}
+
+/** Call at the top of a `describeInBrowser` body; the fields are there once the tests run. */
+export function useServerAndBrowser(): JourneyEnvironment {
+  const environment = {} as JourneyEnvironment;
+  beforeAll(async () => {
+    [environment.latch, environment.browser] = await Promise.all([startLatch(), launchBrowser()]);
+  }, 120_000);
+  afterAll(async () => {
+    await environment.browser?.close();
+    await environment.latch?.close();
+  });
+  return environment;
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -211,37 +234,11 @@ export async function openTab(browser: Browser, options: { webauthn?: boolean | 
   };
 }
 
-// ——— TOTP (RFC 6238), computed in the test from the key shown on the page ———
+// ——— TOTP, computed in the test from the key shown on the page ———
 
-export function base32Decode(input: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const clean = input.replace(/[\s=-]/g, '').toUpperCase();
-  let bits = 0;
-  let value = 0;
-  const bytes: number[] = [];
-  for (const char of clean) {
-    const index = alphabet.indexOf(char);
-    if (index < 0) throw new Error(`not base32: ${char}`);
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** HOTP over the time step (RFC 6238): HMAC-SHA1, dynamic truncation, 6 digits, 30 s. */
-export function totp(secretBase32: string, at: Date, options: { digits?: number; periodSeconds?: number } = {}): string {
-  const digits = options.digits ?? 6;
-  const counter = Math.floor(at.getTime() / 1000 / (options.periodSeconds ?? 30));
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac('sha1', base32Decode(secretBase32)).update(message).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
-  return String(binary % 10 ** digits).padStart(digits, '0');
+/** The code an authenticator app shows at `at` for the base32 key (RFC 6238, SHA-1, 6 digits, 30 s; test/helpers/authenticator.ts). */
+export function totp(secretBase32: string, at: Date): string {
+  return totpOf(decodeBase32(secretBase32.replace(/\s+/g, '')), at);
 }
 
 // ——— Page helpers ———
@@ -331,6 +328,16 @@ export interface AppUser {
 export function nextCode(latch: Latch, user: AppUser): string {
   latch.clock.advance(30);
   return totp(user.secret, latch.clock.now());
+}
+
+/** Sign up with a passkey (the tab's virtual authenticator); lands on the account page. */
+export async function signUpWithPasskey(page: Page, latch: Latch, username = uniqueUsername('pk')): Promise<string> {
+  await page.goto(`${latch.url}/signup`);
+  await expectView(page, 'passkey');
+  await page.locator('#username').fill(username);
+  await page.getByRole('button', { name: 'Create account with a passkey' }).click();
+  await expectAccountPage(page);
+  return username;
 }
 
 /** Sign up with password + authenticator app: reads the manual key off the page, answers the code, saves the backup codes. */

@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { describeInBrowser, expectView, expectVisible, launchBrowser, openTab, PHONE_VIEWPORT, screenshot, startLatch, type Latch } from './helpers.ts';
+import { expect, it } from 'vitest';
+import { describeInBrowser, expectView, expectVisible, openTab, PHONE_VIEWPORT, screenshot, useServerAndBrowser } from './helpers.ts';
 
 describeInBrowser('a browser without WebAuthn', () => {
-  let latch: Latch;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await latch?.close();
-  });
+  const env = useServerAndBrowser();
 
   it('journey 5: is offered the password and code fallback, and told why', async () => {
-    const { page, context } = await openTab(browser, { webauthn: 'absent', viewport: PHONE_VIEWPORT });
-    await page.goto(`${latch.url}/`);
+    const { page, context } = await openTab(env.browser, { webauthn: 'absent', viewport: PHONE_VIEWPORT });
+    await page.goto(`${env.latch.url}/`);
     await expectView(page, 'password');
     await expectVisible(page.locator('#no-webauthn'));
     expect(await page.locator('#no-webauthn').textContent()).toContain("can't use passkeys");

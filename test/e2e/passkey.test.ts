@@ -1,39 +1,28 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   expectAccountPage,
   expectView,
-  launchBrowser,
   openTab,
   readyForButton,
   PHONE_VIEWPORT,
   screenshot,
   signOut,
-  startLatch,
   statusText,
   uniqueUsername,
-  type Latch,
+  signUpWithPasskey,
+  useServerAndBrowser,
 } from './helpers.ts';
 
 describeInBrowser('passkey journeys', () => {
-  let latch: Latch;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    [latch, browser] = await Promise.all([startLatch(), launchBrowser()]);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await latch?.close();
-  });
+  const env = useServerAndBrowser();
 
   it('journey 1: create an account with a passkey, sign in with the button, then through autofill', async () => {
-    const tab = await openTab(browser);
+    const tab = await openTab(env.browser);
     const { page } = tab;
     const username = uniqueUsername('pk');
 
-    await page.goto(`${latch.url}/signup`);
+    await page.goto(`${env.latch.url}/signup`);
     await expectView(page, 'passkey');
     await screenshot(page, 'sign-up');
     await page.locator('#username').fill(username);
@@ -65,12 +54,9 @@ describeInBrowser('passkey journeys', () => {
   });
 
   it('the button wins when the autofill request is still starting (a late autofill does not cancel it)', async () => {
-    const tab = await openTab(browser);
+    const tab = await openTab(env.browser);
     const { page } = tab;
-    await page.goto(`${latch.url}/signup`);
-    await page.locator('#username').fill(uniqueUsername('pk'));
-    await page.getByRole('button', { name: 'Create account with a passkey' }).click();
-    await expectAccountPage(page);
+    await signUpWithPasskey(page, env.latch);
     await tab.setPresence(false);
     await signOut(page);
     await expectView(page, 'passkey');
@@ -109,10 +95,10 @@ describeInBrowser('passkey journeys', () => {
   });
 
   it('the sign-in page is keyboard-usable with a visible focus', async () => {
-    const tab = await openTab(browser);
+    const tab = await openTab(env.browser);
     const { page } = tab;
     await tab.setPresence(false);
-    await page.goto(`${latch.url}/`);
+    await page.goto(`${env.latch.url}/`);
     await expectView(page, 'passkey');
     await screenshot(page, 'sign-in-clean', { docs: 'sign-in' });
 
@@ -142,9 +128,9 @@ describeInBrowser('passkey journeys', () => {
   });
 
   it('the sign-in page works on a phone-sized screen', async () => {
-    const tab = await openTab(browser, { viewport: PHONE_VIEWPORT });
+    const tab = await openTab(env.browser, { viewport: PHONE_VIEWPORT });
     await tab.setPresence(false);
-    await tab.page.goto(`${latch.url}/`);
+    await tab.page.goto(`${env.latch.url}/`);
     await expectView(tab.page, 'passkey');
     // Nothing wider than the screen.
     expect(await tab.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_VIEWPORT.width);

@@ -4,7 +4,7 @@ import { decide, policyTable, type SensitiveAction } from '../src/policy/policy.
 const now = new Date('2026-11-22T12:00:00Z');
 const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000);
 const userContext = { now, activeFactorKinds: ['passkey', 'totp', 'password', 'backup_codes'] as const, hasUserVerifyingPasskey: true, isAdmin: false };
-const freshStrong = { aal: 2, phishingResistant: true, lastVerifiedAt: secondsAgo(10) };
+const freshStrong = { aal: 2, phishingResistant: true, lastVerifiedAt: secondsAgo(10), amr: ['passkey', 'uv'], steppedUpAt: null };
 
 describe('policy table', () => {
   it('covers every sensitive action with a positive freshness window and at least one method', () => {
@@ -29,11 +29,30 @@ describe('policy table', () => {
     }
   });
 
-  it('a fresh single-factor session (passkey without UV) must still step up to add or remove a factor', () => {
-    const singleFactor = { aal: 1, phishingResistant: false, lastVerifiedAt: secondsAgo(1) };
-    expect(decide('factor.add', singleFactor, userContext).decision).toBe('step_up_required');
-    expect(decide('factor.remove', singleFactor, userContext).decision).toBe('step_up_required');
+  it('a fresh single-factor session (passkey without UV) may add a factor but must reach two factors to remove one', () => {
+    const singleFactor = { aal: 1, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['passkey'], steppedUpAt: null };
+    expect(decide('factor.add', singleFactor, userContext)).toEqual({ decision: 'allow' });
     expect(decide('factor.rename', singleFactor, userContext)).toEqual({ decision: 'allow' });
+    expect(decide('factor.remove', singleFactor, userContext)).toEqual({ decision: 'step_up_required', methods: ['passkey', 'totp'], maxAgeSeconds: 300 });
+  });
+
+  it('never offers a step-up that cannot satisfy the requirement (no loop for a passkey without user verification)', () => {
+    const singleFactor = { aal: 1, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['passkey'], steppedUpAt: null };
+    const nonVerifyingPasskeyOnly = { ...userContext, activeFactorKinds: ['passkey'] as const, hasUserVerifyingPasskey: false };
+    expect(decide('factor.remove', singleFactor, nonVerifyingPasskeyOnly)).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
+    // Staleness alone can be fixed by the same passkey: it proves possession again.
+    expect(decide('factor.add', { ...singleFactor, lastVerifiedAt: secondsAgo(600) }, nonVerifyingPasskeyOnly)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
+    // A TOTP code adds the missing second factor.
+    const withTotp = { ...nonVerifyingPasskeyOnly, activeFactorKinds: ['passkey', 'totp'] as const };
+    expect(decide('factor.remove', singleFactor, withTotp)).toEqual({ decision: 'step_up_required', methods: ['totp'], maxAgeSeconds: 300 });
+  });
+
+  it('a session whose second factor a remembered browser stood in for must step up before anything sensitive', () => {
+    const remembered = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['pwd', 'remembered_device'], steppedUpAt: null };
+    for (const action of ['factor.add', 'factor.remove', 'backup_codes.regenerate', 'password.change', 'sessions.revoke_others'] as const) {
+      expect(decide(action, remembered, userContext).decision).toBe('step_up_required');
+    }
+    expect(decide('backup_codes.regenerate', { ...remembered, steppedUpAt: secondsAgo(1) }, userContext)).toEqual({ decision: 'allow' });
   });
 
   it('offers only the step-up methods the user actually has', () => {
@@ -56,7 +75,7 @@ describe('policy table', () => {
 
   it('admin actions need a phishing-resistant proof: a TOTP-made session must step up with a passkey', () => {
     const admin = { ...userContext, isAdmin: true };
-    const totpSession = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1) };
+    const totpSession = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['pwd', 'otp'], steppedUpAt: null };
     expect(decide('admin.revoke_user_factor', totpSession, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
     expect(decide('admin.revoke_user_factor', freshStrong, admin)).toEqual({ decision: 'allow' });
     expect(decide('admin.revoke_user_factor', totpSession, { ...admin, hasUserVerifyingPasskey: false })).toEqual({ decision: 'deny', reason: 'no_step_up_method' });

@@ -17,7 +17,7 @@ export async function requireAllowed(
   const factors = await listActiveFactors(db, session.user_id);
   const decision = decide(
     action,
-    { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at },
+    { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at },
     {
       now,
       activeFactorKinds: activeKinds(factors),

@@ -38,7 +38,9 @@ const FIFTEEN_MINUTES = 15 * 60;
 const both = ['passkey', 'totp'] as const;
 
 export const policyTable: Readonly<Record<SensitiveAction, Requirement>> = {
-  'factor.add': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  // Adding a factor only ever adds assurance, so a fresh single-factor session may do it (a user
+  // whose passkey cannot verify them adds a stronger one); removing one needs two factors.
+  'factor.add': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
   'factor.remove': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
   'factor.rename': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
   'backup_codes.regenerate': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
@@ -55,6 +57,9 @@ export interface SessionFacts {
   aal: number;
   phishingResistant: boolean;
   lastVerifiedAt: Date;
+  /** How the session was made; a remembered browser stood in for the second factor when it says so. */
+  amr: readonly string[];
+  steppedUpAt: Date | null;
 }
 
 export interface PolicyContext {
@@ -76,14 +81,21 @@ export function decide(action: SensitiveAction, session: SessionFacts, context: 
   if (requirement.adminOnly && !context.isAdmin) return { decision: 'deny', reason: 'not_admin' };
 
   const ageSeconds = (context.now.getTime() - session.lastVerifiedAt.getTime()) / 1000;
-  const fresh = ageSeconds <= requirement.maxAgeSeconds;
+  // A remembered browser skipped the code at sign-in: convenient for signing in, but no proof that
+  // the person is here now. Until they step up, nothing sensitive counts as freshly proven.
+  const secondFactorSkipped = session.amr.includes('remembered_device') && session.steppedUpAt === null;
+  const fresh = ageSeconds <= requirement.maxAgeSeconds && !secondFactorSkipped;
   const strongEnough = session.aal >= requirement.minAal && (!requirement.phishingResistant || session.phishingResistant);
   if (fresh && strongEnough) return { decision: 'allow' };
 
+  // Offer only the proofs that would satisfy the requirement afterwards; offering one that cannot
+  // (a passkey without user verification when two factors are needed) would loop the user.
+  const mustRaiseAssurance = session.aal < requirement.minAal || (requirement.phishingResistant && !session.phishingResistant);
   const methods = requirement.methods.filter((method) => {
     if (!context.activeFactorKinds.includes(method)) return false;
-    if (requirement.phishingResistant && method === 'passkey') return context.hasUserVerifyingPasskey;
-    return !requirement.phishingResistant;
+    if (requirement.phishingResistant) return method === 'passkey' && context.hasUserVerifyingPasskey;
+    if (method === 'passkey' && mustRaiseAssurance) return context.hasUserVerifyingPasskey;
+    return true;
   });
   if (methods.length === 0) return { decision: 'deny', reason: 'no_step_up_method' };
   return { decision: 'step_up_required', methods, maxAgeSeconds: requirement.maxAgeSeconds };

@@ -70,22 +70,32 @@ export async function startPasskeySignIn(db: Db, keyring: Keyring, rp: RelyingPa
 }
 
 /**
- * Step-up, step one: the signed-in user's own passkeys, user verification required (a step-up
- * stands in for a full sign-in, so it must be two factors). Bound to this session.
+ * Step-up, step one: the signed-in user's own passkeys, bound to this session. User verification
+ * is required when any of them did it at registration (a step-up then proves two factors). A user
+ * whose passkeys cannot verify them still proves possession: the step-up refreshes the session's
+ * freshness without raising its assurance, rather than leaving them unable to step up at all.
  */
 export async function startPasskeyStepUp(db: Db, keyring: Keyring, rp: RelyingParty, input: { userId: string; sessionId: string }, now: Date) {
   const passkeys = await listActivePasskeys(db, input.userId);
   if (passkeys.length === 0) throw new LatchError('factor_not_found', 'You have no passkey to confirm with.');
+  const requireUserVerification = passkeys.some((passkey) => passkey.user_verified === true);
   const options = await generateAuthenticationOptions({
     rpID: rp.id,
     allowCredentials: passkeys.map(credentialDescriptor),
     timeout: PASSKEY_CEREMONY_TIMEOUT_MS,
-    userVerification: 'required',
+    userVerification: requireUserVerification ? 'required' : 'preferred',
   });
   const ceremonyId = await createCeremony(
     db,
     keyring,
-    { kind: 'passkey_step_up', userId: input.userId, sessionId: input.sessionId, challenge: options.challenge, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    {
+      kind: 'passkey_step_up',
+      userId: input.userId,
+      sessionId: input.sessionId,
+      challenge: options.challenge,
+      data: { requireUserVerification },
+      ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS,
+    },
     now,
   );
   return { ceremonyId, options };
@@ -149,7 +159,8 @@ export async function finishPasskeyAssertion(
     return refuse('passkey_verification_failed', 'user_handle_mismatch', { userId: user.id, factorId: factor.id });
   }
 
-  const requireUserVerification = purpose.kind === 'passkey_step_up';
+  // Decided when the step-up started (see startPasskeyStepUp); a missing flag means required.
+  const requireUserVerification = purpose.kind === 'passkey_step_up' && ceremony.data.requireUserVerification !== false;
   const check = await checkAssertion(
     rp,
     input.response,

@@ -12,6 +12,7 @@ import { completeStepUp, startSession } from '../auth-session.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
+import { UsernameSchema } from '../schemas.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { finishCeremony } from '../passkey-ceremony.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -53,14 +54,6 @@ const AuthenticationResponseSchema = credentialSchema({
   signature: base64url.min(1).max(2048),
   userHandle: base64url.max(128).optional(),
 }).openapi('AuthenticationResponse', { description: 'What @simplewebauthn/browser startAuthentication() returns' });
-
-const UsernameSchema = z
-  .string()
-  .max(256)
-  .refine((value) => {
-    const normalized = normalizeUsername(value);
-    return normalized.length >= 1 && normalized.length <= 64 && !/[\p{Cc}\p{Cf}]/u.test(normalized);
-  }, 'must be 1–64 printable characters');
 
 const CeremonyStartSchema = z.object({ ceremonyId: z.string(), options: z.record(z.string(), z.unknown()) }).openapi('PasskeyCeremony');
 const RegistrationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: RegistrationResponseSchema, label: LabelSchema.optional() });

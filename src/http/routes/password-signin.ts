@@ -17,6 +17,7 @@ import { findUserById, findUserByUsername, normalizeUsername, publicUser } from 
 import { startSession } from '../auth-session.ts';
 import { requestContext, type AppContext, type AppDeps } from '../context.ts';
 import { readDeviceCookie, setDeviceCookie } from '../device-cookie.ts';
+import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { UserSchema } from './session.ts';
 import { CodeSchema } from './totp-shared.ts';
@@ -44,10 +45,16 @@ interface TicketData {
 const rehashContext = (userId: string) => `password-rehash:${userId}`;
 const passwordHashTag = (deps: AppDeps, passwordHash: string) => keyedHash(deps.keyring, 'signin-password-hash', passwordHash);
 
+export const passwordStepRateLimit = { limit: 30, windowSeconds: 60, lockoutSeconds: 60 };
+
 const TicketSchema = z.string().min(1).max(128);
 
 export function passwordSigninRoutes(deps: AppDeps) {
   const router = createRouter();
+  // Credential stuffing tries many usernames from one address; the second-factor lockout only
+  // starts counting once a password was right. This caps the password step itself, per address
+  // only, so nobody can lock a user out by failing on their behalf.
+  router.use('/api/signin/password', limitByAddress({ db: deps.db, scope: 'password_signin', rule: passwordStepRateLimit }));
   prepareDummyPassword().catch(() => undefined); // a failure here resurfaces, and is retried, at the first sign-in
 
   router.openapi(

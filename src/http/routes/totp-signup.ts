@@ -9,18 +9,17 @@ import { defaultTotpParameters, generateTotpSecret, insertTotpFactor, matchTotpC
 import { createUser, findUserByUsername, normalizeUsername, publicUser } from '../../users/users.ts';
 import { startSession } from '../auth-session.ts';
 import { requestContext, type AppDeps } from '../context.ts';
+import { UsernameSchema } from '../schemas.ts';
+import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { UserSchema } from './session.ts';
 import { CodeSchema, EnrollmentSchema, presentEnrollment } from './totp-shared.ts';
 
+const signupRateLimit = { limit: 20, windowSeconds: 60, lockoutSeconds: 60 };
+
 /** A pending enrollment lives ten minutes and allows a few mistyped codes. */
 export const ENROLLMENT_TTL_SECONDS = 10 * 60;
 export const ENROLLMENT_MAX_ATTEMPTS = 5;
-
-const UsernameSchema = z
-  .string()
-  .transform(normalizeUsername)
-  .pipe(z.string().min(1).max(64));
 
 /** What a pending TOTP sign-up keeps: the password only as its argon2id hash, the secret sealed. */
 interface PendingSignup {
@@ -35,6 +34,8 @@ interface PendingSignup {
 /** Sign-up without a passkey: a password and an authenticator app, active only once a code proves the app has the secret. */
 export function totpSignupRoutes(deps: AppDeps) {
   const router = createRouter();
+  // Each start costs an argon2id hash and a QR code: limit it per address like the passkey sign-up.
+  router.use('/api/signup/totp/start', limitByAddress({ db: deps.db, scope: 'totp_signup_start', rule: signupRateLimit }));
 
   router.openapi(
     createRoute({

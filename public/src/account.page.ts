@@ -44,6 +44,10 @@ function report(error: unknown, during?: 'create' | 'use'): void {
     messages.error(passkeyErrorMessage(error, during));
     return;
   }
+  if (error instanceof ApiError && error.code === 'forbidden') {
+    messages.error("This needs a passkey or an authenticator code to confirm it's you, and you have neither that can do it here. Sign in with your strongest way, then try again.");
+    return;
+  }
   if (error instanceof ApiError && error.code === 'last_factor') {
     messages.error("You can't remove this: it's your last way to sign in. Add another way first, then try again.");
     return;

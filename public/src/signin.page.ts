@@ -70,8 +70,10 @@ byId('passkey-form').addEventListener('submit', async (event) => {
   buttonCeremony = true;
   await withBusy(button, 'Waiting for your passkey…', async () => {
     try {
-      // No username: the passkey itself says who you are.
-      const { user } = await signInWithPasskey();
+      // No username needed: the passkey itself says who you are. A typed one narrows the choice
+      // to that account's passkeys (and helps a phone nearby find the right one).
+      const typed = byId<HTMLInputElement>('username').value.trim();
+      const { user } = await signInWithPasskey(typed ? { username: typed } : {});
       signedIn = true;
       await afterPasskeySignIn(user);
     } catch (error) {

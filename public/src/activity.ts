@@ -68,6 +68,7 @@ export function describeEvent(event: AuditEvent): string | null {
     case 'factor.revoke':
       return event.byAnotherUser ? `An administrator removed ${kindName(event)}` : `Removed ${kindName(event)}`;
     case 'factor.add':
+      if (detail(event, 'kind') === 'password') return failed ? "Couldn't set a password" : 'Set a password';
       return failed ? `Couldn't add ${kindName(event)}` : `Added ${kindName(event)}`;
   }
 

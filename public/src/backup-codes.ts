@@ -38,11 +38,11 @@ export function renderBackupCodes(
     if (checkbox.checked) options.onContinue();
   });
 
-  container.replaceChildren(
+  container.replaceChildren(h('div', { class: 'stack' },
     h('p', {}, 'If you lose your phone, each code lets you sign in once. This is the only time we show them, so keep them somewhere safe, like your password manager.'),
     list,
     h('div', { class: 'button-row' }, copy, download),
     h('div', { class: 'check' }, checkbox, h('label', { for: 'codes-saved' }, 'I saved these codes')),
     proceed,
-  );
+  ));
 }

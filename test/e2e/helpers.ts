@@ -252,6 +252,7 @@ export async function screenshot(page: Page, name: string, options: { docs?: str
   await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
   if (options.docs && process.env.LATCH_DOCS_SCREENSHOTS === '1') {
     await mkdir(DOCS_SCREENSHOTS_DIR, { recursive: true });
+    await page.mouse.move(0, 0); // no hover highlight in the published picture
     await page.screenshot({ path: join(DOCS_SCREENSHOTS_DIR, `${options.docs}.png`), fullPage: true });
   }
 }

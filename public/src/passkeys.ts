@@ -10,7 +10,7 @@ import { createPasskey, usePasskey, type AuthenticationResponseJSON } from './we
 /** Error codes with which the server says "this credential is not one we know". */
 const UNKNOWN_CREDENTIAL_CODES = new Set(['credential_unknown', 'unknown_credential']);
 
-export function isUnknownCredential(error: unknown): boolean {
+function isUnknownCredential(error: unknown): boolean {
   return error instanceof ApiError && (UNKNOWN_CREDENTIAL_CODES.has(error.code) || error.details.unknownCredential === true);
 }
 
@@ -83,7 +83,7 @@ export async function addPasskey(username: string, label?: string): Promise<Fact
   return factor;
 }
 
-export function credentialIdOf(factor: Factor): string | null {
+function credentialIdOf(factor: Factor): string | null {
   const value = factor.credentialId ?? (factor as { credentialID?: unknown }).credentialID;
   return typeof value === 'string' && value ? value : null;
 }

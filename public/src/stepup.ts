@@ -21,7 +21,7 @@ function buildDialog(): HTMLDialogElement {
 /** One step-up at a time: concurrent requests that need it share the same confirmation. */
 let pending: Promise<boolean> | null = null;
 
-export function confirmItsYou(request: StepUpRequest): Promise<boolean> {
+function confirmItsYou(request: StepUpRequest): Promise<boolean> {
   pending ??= runDialog(request).finally(() => {
     pending = null;
   });

@@ -13,7 +13,7 @@ export interface TotpEnrollment {
 }
 
 /** "JBSW Y3DP EHPK 3PXP": groups of four are easier to type and check. */
-export function groupKey(secret: string): string {
+function groupKey(secret: string): string {
   return secret.replace(/\s+/g, '').replace(/(.{4})/g, '$1 ').trim();
 }
 

@@ -103,7 +103,7 @@ export async function withBusy<T>(button: HTMLButtonElement, busyLabel: string, 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
-export function formatDateTime(iso: string | null | undefined): string {
+function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return 'never';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? 'unknown' : dateFormat.format(date);

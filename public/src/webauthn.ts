@@ -9,7 +9,6 @@ import {
   platformAuthenticatorIsAvailable,
   startAuthentication,
   startRegistration,
-  WebAuthnAbortService,
   WebAuthnError,
   type AuthenticationResponseJSON,
   type PublicKeyCredentialCreationOptionsJSON,
@@ -38,10 +37,6 @@ export async function deviceCanCreatePasskey(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function cancelPendingCeremony(): void {
-  WebAuthnAbortService.cancelCeremony();
 }
 
 export async function createPasskey(options: PublicKeyCredentialCreationOptionsJSON): Promise<RegistrationResponseJSON> {

@@ -26,6 +26,12 @@ export type { AppDeps } from './http/context.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const publicDir = fileURLToPath(new URL('../public', import.meta.url));
+/** The browser client's pages (public/*.html) by the paths people use. */
+const clientPages: Record<string, string> = {
+  '/signin': 'index.html',
+  '/signup': 'signup.html',
+  '/account': 'account.html',
+};
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
 export function createApp(deps: AppDeps) {
@@ -52,8 +58,11 @@ export function createApp(deps: AppDeps) {
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));
   // serveStatic resolves its root against the working directory.
-  app.use('/*', serveStatic({ root: relative(process.cwd(), publicDir) || '.' }));
-  app.get('/*', serveStatic({ root: relative(process.cwd(), publicDir) || '.', path: 'index.html' }));
+  const root = relative(process.cwd(), publicDir) || '.';
+  // The client's pages by their clean paths; everything else under public/ as files.
+  for (const [path, file] of Object.entries(clientPages)) app.get(path, serveStatic({ root, path: file }));
+  app.use('/*', serveStatic({ root }));
+  app.get('/*', serveStatic({ root, path: 'index.html' }));
   return app;
 }
 

@@ -1,0 +1,104 @@
+import { expect, it } from 'vitest';
+import {
+  describeInBrowser,
+  errorText,
+  expectAccountPage,
+  expectPath,
+  expectView,
+  openTab,
+  screenshot,
+  signInWithPasswordAndCode,
+  signOut,
+  signUpWithAuthenticatorApp,
+  skipPasskeyInvite,
+  useServerAndBrowser,
+} from './helpers.ts';
+
+describeInBrowser('password + authenticator app journeys', () => {
+  const env = useServerAndBrowser();
+
+  it('journey 2: sign up with password + app, sign in with a code, then with a backup code — used once only', async () => {
+    const { page, context } = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(page, env.latch, { screenshots: true });
+    await screenshot(page, 'account-app-user');
+
+    await signOut(page);
+    await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
+    await expectView(page, 'password');
+    await screenshot(page, 'sign-in-password');
+    await signInWithPasswordAndCode(page, env.latch, user);
+    // No passkey yet, on a device that can make one: invited, and free to skip.
+    await expectView(page, 'invite');
+    await screenshot(page, 'sign-in-invite-passkey');
+    await skipPasskeyInvite(page);
+
+    const [code] = user.backupCodes;
+    const backupSignIn = async () => {
+      await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
+      await page.locator('#pw-username').fill(user.username);
+      await page.locator('#password').fill(user.password);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await expectView(page, 'totp');
+      await page.getByRole('button', { name: 'Use a backup code instead' }).click();
+      await expectView(page, 'backup');
+      await page.locator('#backup-code').fill(code!);
+      await page.locator('#backup-submit').click();
+    };
+
+    await signOut(page);
+    await backupSignIn();
+    await expectView(page, 'recovered');
+    expect(await page.locator('#codes-left').textContent()).toContain(`${user.backupCodes.length - 1} backup codes left`);
+    await expectVisibleButton(page, 'Create new backup codes');
+    await expectVisibleButton(page, 'Add a passkey');
+    await screenshot(page, 'sign-in-backup-code-used');
+    await page.getByRole('button', { name: 'Continue to your account' }).click();
+    await expectAccountPage(page);
+    expect(await page.locator('#codes-remaining').textContent()).toContain(`${user.backupCodes.length - 1} of ${user.backupCodes.length}`);
+
+    await signOut(page);
+    await backupSignIn();
+    expect(await errorText(page)).toMatch(/didn't work/);
+    await expectView(page, 'backup');
+    await screenshot(page, 'sign-in-backup-code-refused');
+    await context.close();
+  });
+
+  it('journey 6: two browsers signed in; ending the other from the account page signs it out', async () => {
+    const first = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(first.page, env.latch);
+
+    const second = await openTab(env.browser);
+    await second.page.goto(`${env.latch.url}/`);
+    await signInWithPasswordAndCode(second.page, env.latch, user, { remember: true });
+    await skipPasskeyInvite(second.page);
+
+    await first.page.reload();
+    await expectAccountPage(first.page);
+    const sessions = first.page.locator('#session-list > li');
+    expect(await sessions.count()).toBe(2);
+    await screenshot(first.page, 'account-two-sessions');
+    const other = first.page.locator('#session-list > li[data-current="false"]');
+    await other.getByRole('button', { name: /End the session/ }).click();
+    await first.page.waitForFunction(() => document.querySelectorAll('#session-list > li').length === 1);
+    expect(await first.page.locator('#status').textContent()).toMatch(/Signed out/);
+
+    // The other browser finds itself signed out at its next step.
+    await second.page.reload();
+    await expectPath(second.page, '/');
+    await expectView(second.page, 'passkey');
+
+    // It was also remembered (no code needed with the password there): forget it.
+    const devices = first.page.locator('#device-list > li.item');
+    expect(await devices.count()).toBe(1);
+    await devices.first().getByRole('button', { name: /^Forget/ }).click();
+    await first.page.waitForFunction(() => document.querySelectorAll('#device-list > li.item').length === 0);
+    expect(await first.page.locator('#status').textContent()).toContain('will ask for a code');
+    await first.context.close();
+    await second.context.close();
+  });
+});
+
+async function expectVisibleButton(page: import('playwright-core').Page, name: string): Promise<void> {
+  await page.getByRole('button', { name }).waitFor({ state: 'visible', timeout: 15_000 });
+}

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, onTestFailed } from 'vitest';
+import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
@@ -76,11 +77,16 @@ export interface Latch {
   close(): Promise<void>;
 }
 
-/** The real server with an embedded database in a temporary folder, on http://localhost:<port>. */
+/**
+ * The real server on http://localhost:<port>: on an embedded database in a temporary folder, or,
+ * when TEST_DATABASE_URL is set (CI's second pass), on a fresh PostgreSQL database of its own.
+ */
 export async function startLatch(): Promise<Latch> {
   const dataDir = await mkdtemp(join(tmpdir(), 'latch-e2e-'));
   const port = await freePort();
+  const postgres = process.env.TEST_DATABASE_URL ? await createE2eDatabase(process.env.TEST_DATABASE_URL) : null;
   const config = loadConfig({
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
     LATCH_DATA_DIR: dataDir,
@@ -98,7 +104,38 @@ export async function startLatch(): Promise<Latch> {
     server,
     async close() {
       await server.close();
+      await postgres?.drop();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createE2eDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `latch_e2e_${randomBytes(6).toString('hex')}`;
+  const run = async (statement: string) => {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(statement);
+    } finally {
+      await admin.end();
+    }
+  };
+  await run(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      // The server's pool has closed; a plain DROP may still see a closing backend, so retry briefly.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          await run(`drop database if exists ${name}`);
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     },
   };
 }

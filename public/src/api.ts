@@ -1,3 +1,4 @@
+import { setRelyingPartyId } from './signal.ts';
 /**
  * The one way the pages talk to the server. Every state-changing call is same-origin JSON (the
  * server refuses anything else); errors become `ApiError` with the server's stable `code`.
@@ -233,7 +234,9 @@ export interface AuditEvent {
 /** The current session, or null when signed out. */
 export async function currentSession(): Promise<{ user: User; session: SessionInfo } | null> {
   try {
-    return await get<{ user: User; session: SessionInfo }>('/api/session', { redirectOnUnauthenticated: false });
+    const current = await get<{ user: User; session: SessionInfo; rpId?: string }>('/api/session', { redirectOnUnauthenticated: false });
+    setRelyingPartyId(current.rpId);
+    return current;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return null;
     throw error;

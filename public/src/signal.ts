@@ -23,9 +23,16 @@ async function quietly(call: () => Promise<void> | undefined): Promise<void> {
   }
 }
 
-/** The relying party id: the server's options name it; otherwise it is this host. */
+let serverRpId: string | null = null;
+
+/** The server names its relying party id in `GET /api/session`; remember it for this page. */
+export function setRelyingPartyId(rpId: string | undefined): void {
+  if (typeof rpId === 'string' && rpId) serverRpId = rpId;
+}
+
+/** The relying party id: as the server named it; before that, this host (right unless LATCH_RP_ID is a parent domain). */
 export function defaultRpId(): string {
-  return location.hostname;
+  return serverRpId ?? location.hostname;
 }
 
 const USER_HANDLE_KEY = 'latch.webauthnUser';

@@ -29,6 +29,8 @@ function kindDetails(factor: Factor, remainingBySet: Map<string, { remaining: nu
   switch (factor.kind) {
     case 'passkey':
       return {
+        // Not a secret (sign-in options name it); the client lists them for signalAllAcceptedCredentials.
+        credentialId: factor.credential_id,
         aaguid: factor.aaguid,
         authenticatorName: authenticatorName(names, factor.aaguid),
         synced: factor.backed_up === true,

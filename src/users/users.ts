@@ -48,7 +48,10 @@ export async function createUser(
   return created ?? null;
 }
 
-/** The user as the API shows it. */
+/**
+ * The user as the API shows it (to that user). `webauthnUserId` is the user handle their passkeys
+ * hold: the browser client names it in WebAuthn Signal API calls.
+ */
 export function publicUser(user: User) {
-  return { id: user.id, username: user.username, displayName: user.display_name, createdAt: user.created_at.toISOString() };
+  return { id: user.id, username: user.username, displayName: user.display_name, webauthnUserId: user.webauthn_user_id, createdAt: user.created_at.toISOString() };
 }

@@ -30,7 +30,7 @@ const SessionSchema = z
   .openapi('Session');
 
 export const UserSchema = z
-  .object({ id: z.string(), username: z.string(), displayName: z.string(), createdAt: z.string() })
+  .object({ id: z.string(), username: z.string(), displayName: z.string(), webauthnUserId: z.string(), createdAt: z.string() })
   .openapi('User');
 
 const SessionIdParams = z.object({ id: z.uuid() });
@@ -47,11 +47,14 @@ export function sessionRoutes(deps: AppDeps) {
       path: '/api/session',
       tags: ['Session'],
       summary: 'The signed-in user and this session',
-      responses: { 200: jsonContent(z.object({ user: UserSchema, session: SessionSchema }), 'Signed in'), ...errorResponses },
+      responses: {
+        200: jsonContent(z.object({ user: UserSchema, session: SessionSchema, rpId: z.string() }), 'Signed in; rpId is the WebAuthn relying party the client names in Signal API calls'),
+        ...errorResponses,
+      },
     }),
     (c) => {
       const { user, session } = authOf(c);
-      return c.json({ user: publicUser(user), session: publicSession(session) }, 200);
+      return c.json({ user: publicUser(user), session: publicSession(session), rpId: deps.config.rpId }, 200);
     },
   );
 

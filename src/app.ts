@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { LatchError } from './errors.ts';
+import { loadAuthenticatorNames } from './factors/aaguid.ts';
 import type { AppDeps, AppEnv } from './http/context.ts';
 import { createErrorHandler, errorResponse } from './http/errors.ts';
 import { sameOriginJson } from './http/middleware/csrf.ts';
@@ -35,6 +36,8 @@ const clientPages: Record<string, string> = {
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
 export function createApp(deps: AppDeps) {
+  // Read once (a malformed LATCH_AAGUID_FILE stops the start here); the factor list and the passkey routes share it.
+  const authenticatorNames = loadAuthenticatorNames(deps.config.aaguidFile);
   const app = new OpenAPIHono<AppEnv>();
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) => errorResponse(c, 'not_found'));
@@ -48,8 +51,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
-  app.route('/', factorRoutes(deps));
-  app.route('/', passkeyRoutes(deps));
+  app.route('/', factorRoutes(deps, authenticatorNames));
+  app.route('/', passkeyRoutes(deps, authenticatorNames));
   app.route('/', totpSignupRoutes(deps));
   app.route('/', passwordSigninRoutes(deps));
   app.route('/', fallbackFactorRoutes(deps));

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { recordAudit } from '../../audit/audit.ts';
 import { LatchError } from '../../errors.ts';
-import { loadAuthenticatorNames } from '../../factors/aaguid.ts';
+import type { AuthenticatorNames } from '../../factors/aaguid.ts';
 import { listActiveFactors, renameFactor } from '../../factors/factors.ts';
 import { presentFactors } from '../../factors/present.ts';
 import { revokeFactor } from '../../factors/revocation.ts';
@@ -27,9 +27,8 @@ const FactorIdParams = z.object({ id: z.uuid() });
 export const LabelSchema = z.string().trim().min(1).max(64);
 
 /** The kind-independent factor routes: list, rename, revoke. Adding a factor lives with its kind. */
-export function factorRoutes(deps: AppDeps) {
+export function factorRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNames) {
   const router = createRouter();
-  const authenticatorNames = loadAuthenticatorNames(deps.config.aaguidFile);
   router.use('/api/factors', requireSession());
   router.use('/api/factors/*', requireSession());
 

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { loadAuthenticatorNames } from '../../factors/aaguid.ts';
+import type { AuthenticatorNames } from '../../factors/aaguid.ts';
 import { presentFactors } from '../../factors/present.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
 import type { RateLimitRule } from '../../rate-limits/rate-limits.ts';
@@ -60,10 +60,9 @@ const RegistrationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, respon
 const AuthenticationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: AuthenticationResponseSchema });
 
 /** Passkey sign-up, sign-in, step-up and enrollment, and the related-origins document. */
-export function passkeyRoutes(deps: AppDeps) {
+export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNames) {
   const router = createRouter();
   const rp = relyingPartyFrom(deps.config);
-  const authenticatorNames = loadAuthenticatorNames(deps.config.aaguidFile);
   const limit = (scope: string, rule: RateLimitRule) => limitByAddress({ db: deps.db, scope, rule });
 
   router.use('/api/signup/passkey/options', limit('passkey_signup_options', passkeyRateLimits.options));

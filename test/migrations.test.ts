@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { migrateDown, migrateToLatest } from '../src/db/migrate.ts';
 import { migrations } from '../migrations/index.ts';
 import { createTestDatabase } from './helpers/db.ts';
@@ -43,7 +43,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several instances starting at onc
     const { default: pg } = await import('pg');
     const { connectPostgres } = await import('../src/db/database.ts');
     const url = new URL(process.env.TEST_DATABASE_URL!);
-    const name = `latch_concurrent_${Date.now().toString(36)}`;
+    // Under the run's prefix: the run's teardown drops it once no pool is still closing.
+    const name = `${inject('templateDatabase')}_f_concurrent`;
     const admin = new pg.Client({ connectionString: url.toString() });
     await admin.connect();
     await admin.query(`create database ${name}`);
@@ -57,7 +58,6 @@ describe.runIf(process.env.TEST_DATABASE_URL)('several instances starting at onc
       expect(rows.rows[0]!.n).toBe(Object.keys(migrations).length);
     } finally {
       await Promise.all(instances.map((db) => db.destroy()));
-      await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();
     }
   });

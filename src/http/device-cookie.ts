@@ -1,14 +1,13 @@
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import { REMEMBER_DEVICE_SECONDS } from '../factors/remembered-devices.ts';
+import { HOST_COOKIE_OPTIONS } from './session-cookie.ts';
 
 /** Its own `__Host-` cookie, apart from the session: signing out does not forget the browser. */
 export const DEVICE_COOKIE = '__Host-latch_device';
 
-const cookieOptions = { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' } as const;
-
 export function setDeviceCookie(c: Context, token: string): void {
-  setCookie(c, DEVICE_COOKIE, token, { ...cookieOptions, maxAge: REMEMBER_DEVICE_SECONDS });
+  setCookie(c, DEVICE_COOKIE, token, { ...HOST_COOKIE_OPTIONS, maxAge: REMEMBER_DEVICE_SECONDS });
 }
 
 export function readDeviceCookie(c: Context): string | null {
@@ -17,5 +16,5 @@ export function readDeviceCookie(c: Context): string | null {
 }
 
 export function clearDeviceCookie(c: Context): void {
-  deleteCookie(c, DEVICE_COOKIE, cookieOptions);
+  deleteCookie(c, DEVICE_COOKIE, HOST_COOKIE_OPTIONS);
 }

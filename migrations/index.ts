@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-22T01-foundation.ts';
+import * as signInEngine from './2026-11-23T01-sign-in-engine.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -7,4 +8,5 @@ import * as foundation from './2026-11-22T01-foundation.ts';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T01-foundation': foundation,
+  '2026-11-23T01-sign-in-engine': signInEngine,
 };

@@ -11,7 +11,7 @@ import { sameOriginJson } from './http/middleware/csrf.ts';
 import { requestContext } from './http/middleware/request-context.ts';
 import { securityHeaders } from './http/middleware/security-headers.ts';
 import { loadSession } from './http/middleware/session.ts';
-import { sessionLifetimes } from './http/auth-session.ts';
+import { sessionLifetimes } from './auth/requester.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', requestContext({ clock: deps.clock, logger: deps.logger, trustProxy: deps.config.trustProxy }));
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
   app.use('*', sameOriginJson({ origins: deps.config.origins }));
-  app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps) }));
+  app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config) }));
 
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));

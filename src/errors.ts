@@ -30,6 +30,7 @@ export const errorCodes = {
   locked_out: { status: 429, message: 'Too many wrong codes. Wait a while or sign in with a passkey.' },
   totp_already_enrolled: { status: 409, message: 'You already have an authenticator app; remove it before adding another.' },
   totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
+  factor_bound_in_session: { status: 403, message: 'A way to sign in added in this session cannot confirm it is you here. Use one you had before, or sign in again.' },
   remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },

@@ -2,7 +2,7 @@ import { hash as argon2Hash } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createBackupCodeSet } from '../src/factors/backup-codes.ts';
+import { insertBackupCodeSet } from '../src/factors/backup-codes.ts';
 import { verifyPassword } from '../src/factors/password.ts';
 import { createUser } from '../src/users/users.ts';
 import { createTestApp, insertFactor } from './helpers/app.ts';
@@ -30,7 +30,7 @@ const legacyHashes: Record<string, () => Promise<string>> = {
 async function importUser(legacyHash: string) {
   const user = (await createUser(t.db, { username: uniqueUsername('imported') }, t.clock.now()))!;
   await insertFactor(t.db, user.id, { kind: 'password', password_hash: legacyHash }, t.clock.now());
-  const { codes } = await createBackupCodeSet(t.db, t.keyring, user.id, t.clock.now());
+  const { codes } = await insertBackupCodeSet(t.db, t.keyring, user.id, t.clock.now());
   return { user, codes };
 }
 

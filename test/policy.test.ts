@@ -29,9 +29,10 @@ describe('policy table', () => {
     }
   });
 
-  it('a fresh single-factor session (passkey without UV) may add a factor but must reach two factors to remove one', () => {
+  it('a single-factor session (passkey without UV) cannot bind a factor: self-granted assurance needs two factors first (NIST 800-63B 6.1.2.1)', () => {
     const singleFactor = { aal: 1, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['passkey'], steppedUpAt: null };
-    expect(decide('factor.add', singleFactor, userContext)).toEqual({ decision: 'allow' });
+    expect(decide('factor.add', singleFactor, userContext)).toEqual({ decision: 'step_up_required', methods: ['passkey', 'totp'], maxAgeSeconds: 300 });
+    expect(decide('backup_codes.regenerate', singleFactor, userContext)).toEqual({ decision: 'step_up_required', methods: ['passkey', 'totp'], maxAgeSeconds: 300 });
     expect(decide('factor.rename', singleFactor, userContext)).toEqual({ decision: 'allow' });
     expect(decide('factor.remove', singleFactor, userContext)).toEqual({ decision: 'step_up_required', methods: ['passkey', 'totp'], maxAgeSeconds: 300 });
   });
@@ -41,7 +42,9 @@ describe('policy table', () => {
     const nonVerifyingPasskeyOnly = { ...userContext, activeFactorKinds: ['passkey'] as const, hasUserVerifyingPasskey: false };
     expect(decide('factor.remove', singleFactor, nonVerifyingPasskeyOnly)).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
     // Staleness alone can be fixed by the same passkey: it proves possession again.
-    expect(decide('factor.add', { ...singleFactor, lastVerifiedAt: secondsAgo(600) }, nonVerifyingPasskeyOnly)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
+    expect(decide('factor.rename', { ...singleFactor, lastVerifiedAt: secondsAgo(3600) }, nonVerifyingPasskeyOnly)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 900 });
+    // Binding a factor needs two, which this user cannot reach: refused, not a loop.
+    expect(decide('factor.add', singleFactor, nonVerifyingPasskeyOnly)).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
     // A TOTP code adds the missing second factor.
     const withTotp = { ...nonVerifyingPasskeyOnly, activeFactorKinds: ['passkey', 'totp'] as const };
     expect(decide('factor.remove', singleFactor, withTotp)).toEqual({ decision: 'step_up_required', methods: ['totp'], maxAgeSeconds: 300 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountRule } from '../src/lockout/second-factor.ts';
+import { perSubjectThrottle } from '../src/lockout/second-factor.ts';
 import { createTestApp } from './helpers/app.ts';
 import { passwordStep, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
 
@@ -41,8 +41,10 @@ describe('second-factor brute force', () => {
     const locked = await onOther.post('/api/signin/totp', { ticket, code: user.code() });
     expect(locked.status).toBe(429);
     expect(locked.body.error).toMatchObject({ code: 'locked_out', retryAfterSeconds: expect.any(Number) });
-    const backup = await onOther.post('/api/signin/backup-code', { ticket: await passwordStep(onOther, user.username, user.password), code: user.backupCodes[0] });
-    expect(backup.status).toBe(429);
+    // Only the TOTP path is locked: backup codes count on their own (a wrong one is checked, not refused).
+    const backup = await onOther.post('/api/signin/backup-code', { ticket: await passwordStep(onOther, user.username, user.password), code: 'aaaaa-bbbbb-ccccc' });
+    expect(backup.status).toBe(401);
+    expect(backup.body.error.code).toBe('code_invalid');
 
     // Malicious lockout is limited: the owner's own address is not locked.
     const owner = t.client({ clientAddress: '192.0.2.99' });
@@ -67,26 +69,32 @@ describe('second-factor brute force', () => {
     expect((await client.post('/api/signin/totp', { ticket: again, code: user.code() })).status).toBe(200);
   });
 
-  it('guessing spread over many addresses hits the account-wide ceiling (well under 100)', async () => {
-    expect(accountRule.limit).toBeLessThan(100);
+  it('guessing spread over many addresses is slowed account-wide by a growing delay, and the owner is told', async () => {
+    expect(perSubjectThrottle.kind).toBe('throttle');
+    if (perSubjectThrottle.kind !== 'throttle') return;
     const user = await signUpWithTotp(t, t.client());
-    let failures = 0;
-    for (let address = 1; failures < accountRule.limit; address++) {
-      const client = t.client({ clientAddress: `10.0.${address}.1` });
-      for (let i = 0; i < 4 && failures < accountRule.limit; i++, failures++) {
-        expect((await wrongCode(client, user, '/api/signin/backup-code', 'aaaaa-bbbbb-ccccc')).status).toBe(401);
-      }
+    // The free attempts, two per address so no address reaches its own limit.
+    for (let attempt = 0; attempt < perSubjectThrottle.freeAttempts + 1; attempt++) {
+      const client = t.client({ clientAddress: `10.0.${Math.floor(attempt / 2)}.1` });
+      expect((await wrongCode(client, user, '/api/signin/totp', notTheCode(user))).status).toBe(401);
     }
+    // That last one started the delay: the next code waits, from any address, the owner's too.
     const fresh = t.client({ clientAddress: '10.99.0.1' });
-    const ticket = await passwordStep(fresh, user.username, user.password);
-    expect((await fresh.post('/api/signin/totp', { ticket, code: user.code() })).status).toBe(429);
-    // After the hour the owner gets in, and the success clears the ceiling.
-    t.clock.advance(accountRule.lockoutSeconds + 1);
+    const delayed = await fresh.post('/api/signin/totp', { ticket: await passwordStep(fresh, user.username, user.password), code: user.code() });
+    expect(delayed.status).toBe(429);
+    expect(delayed.body.error).toMatchObject({ code: 'locked_out', retryAfterSeconds: perSubjectThrottle.baseDelaySeconds });
+    const notices = await t.db.selectFrom('notifications').select('kind').where('user_id', '=', user.userId).where('kind', '=', 'second_factor_throttled').execute();
+    expect(notices).toHaveLength(1);
+
+    const counter = () => t.db.selectFrom('rate_limits').selectAll().where('key', '=', `2fa:account:totp:${user.userId}`).execute();
+    expect((await counter())[0]?.count).toBe(perSubjectThrottle.freeAttempts + 1);
+
+    // A delay, not a lock: once it passes the owner gets in, and the success clears the count.
+    t.clock.advance(perSubjectThrottle.baseDelaySeconds + 1);
     const owner = t.client({ clientAddress: '10.99.0.2' });
     const ownTicket = await passwordStep(owner, user.username, user.password);
     expect((await owner.post('/api/signin/totp', { ticket: ownTicket, code: user.code() })).status).toBe(200);
-    const rows = await t.db.selectFrom('rate_limits').selectAll().where('key', '=', `2fa:account:${user.userId}`).execute();
-    expect(rows).toHaveLength(0);
+    expect(await counter()).toHaveLength(0);
   });
 
   it('step-up guessing counts against the same limits', async () => {

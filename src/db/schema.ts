@@ -18,6 +18,8 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   disabled_at: Timestamp | null;
+  /** Administrators manage other users; the policy engine reads this, never a constant. */
+  is_admin: Generated<boolean>;
 }
 
 export interface FactorsTable {
@@ -33,6 +35,8 @@ export interface FactorsTable {
   /** The user who revoked it (the owner or an admin); null when the system did. */
   revoked_by: string | null;
   revoked_reason: string | null;
+  /** The session the factor was bound in: that session cannot step itself up with it. */
+  bound_session_id: string | null;
 
   // passkey
   credential_id: string | null;

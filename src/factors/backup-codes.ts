@@ -35,18 +35,11 @@ function hashBackupCode(keyring: Keyring, normalizedCode: string): string {
 }
 
 /**
- * Creates a new set: ends the active one (its unused codes stop working) and stores ten fresh codes
- * as keyed hashes. The plaintext codes are returned once, for the response, and kept nowhere.
+ * Stores a new set: ten fresh codes as keyed hashes. The plaintext codes are returned once, for
+ * the response, and kept nowhere. An active set must be revoked first (through revokeFactor, so
+ * the sessions it opened end with it); the one-active-set index refuses a second.
  */
-export async function createBackupCodeSet(db: Executor, keyring: Keyring, userId: string, now: Date): Promise<{ factor: Factor; codes: string[]; replacedFactorId: string | null }> {
-  const replaced = await db
-    .updateTable('factors')
-    .set({ status: 'revoked', revoked_at: now, revoked_by: userId, revoked_reason: 'regenerated' })
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'backup_codes')
-    .where('status', '=', 'active')
-    .returning('id')
-    .executeTakeFirst();
+export async function insertBackupCodeSet(db: Executor, keyring: Keyring, userId: string, now: Date): Promise<{ factor: Factor; codes: string[] }> {
   const factor = (await db
     .insertInto('factors')
     .values({ user_id: userId, kind: 'backup_codes', label: null, status: 'active', created_at: now, activated_at: now } as never)
@@ -57,7 +50,7 @@ export async function createBackupCodeSet(db: Executor, keyring: Keyring, userId
     .insertInto('backup_codes')
     .values(codes.map((code) => ({ factor_id: factor.id, code_hash: hashBackupCode(keyring, normalizeBackupCode(code)!), used_at: null })))
     .execute();
-  return { factor, codes, replacedFactorId: replaced?.id ?? null };
+  return { factor, codes };
 }
 
 /**

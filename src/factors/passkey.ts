@@ -15,6 +15,8 @@ export interface NewPasskey {
   backupEligible: boolean;
   backedUp: boolean;
   label: string | null;
+  /** The session that added it (null at sign-up): it cannot step that session up. */
+  boundSessionId?: string | null;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function insertPasskey(trx: Executor, userId: string, passkey: NewP
       backup_eligible: passkey.backupEligible,
       backed_up: passkey.backedUp,
       user_verified: passkey.userVerified,
+      bound_session_id: passkey.boundSessionId ?? null,
     })
     .onConflict((oc) => oc.column('credential_id').where('credential_id', 'is not', null).doNothing())
     .returningAll()

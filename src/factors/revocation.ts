@@ -3,8 +3,9 @@ import { recordAudit, type RequestContext } from '../audit/audit.ts';
 import type { Database, Factor } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import { queueNotification } from '../notifications/outbox.ts';
-import { revokeSessionsEstablishedWith } from '../sessions/sessions.ts';
+import { revokeSessionsEstablishedWith, revokeSessionsMadeThroughDevices, type SessionRevocationReason } from '../sessions/sessions.ts';
 import { canSignIn } from './factors.ts';
+import { forgetRememberedDevices } from './remembered-devices.ts';
 
 export interface RevokeFactorInput {
   userId: string;
@@ -13,12 +14,19 @@ export interface RevokeFactorInput {
   actorUserId: string | null;
   actorSessionId?: string | null;
   reason: string;
+  /**
+   * The factor is being replaced by a new one of its kind in the same transaction (backup codes
+   * regenerated): the last-factor rule does not apply, the caller tells the user about the new
+   * one, and `keepSessionId` (the session asking for the replacement) survives.
+   */
+  replacing?: { keepSessionId: string | null };
 }
 
 /**
  * The one way a factor ends. Inside the caller's transaction: marks it revoked, ends the sessions
- * it established, forgets remembered browsers when the TOTP they stood in for goes, records the
- * audit row and queues the notification. The owner may not remove the last way they can sign in.
+ * it established or stepped up, forgets remembered browsers (and ends their sessions) when the
+ * TOTP they stood in for goes, records the audit row and queues the notification. The owner may
+ * not remove the last way they can sign in.
  */
 export type RevokeFactorResult =
   | { outcome: 'revoked'; factor: Factor; endedSessionIds: string[] }
@@ -38,7 +46,7 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
 
   const remaining = factors.filter((candidate) => candidate.id !== factor.id);
   const byOwner = input.actorUserId === input.userId;
-  if (byOwner && canSignIn(factors) && !canSignIn(remaining)) {
+  if (!input.replacing && byOwner && canSignIn(factors) && !canSignIn(remaining)) {
     await recordAudit(trx, context, {
       action: 'factor.revoke',
       outcome: 'denied',
@@ -57,14 +65,14 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
     .where('id', '=', factor.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const endedSessionIds = await revokeSessionsEstablishedWith(trx, factor.id, 'factor_revoked', context.now);
+  const sessionReason: SessionRevocationReason = input.replacing ? 'backup_codes_regenerated' : 'factor_revoked';
+  const endedSessionIds = await revokeSessionsEstablishedWith(trx, factor.id, sessionReason, context.now, input.replacing?.keepSessionId ?? null);
+  let forgottenDevices: string[] = [];
   if (factor.kind === 'totp') {
-    await trx
-      .updateTable('remembered_devices')
-      .set({ revoked_at: context.now })
-      .where('user_id', '=', input.userId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    // A remembered browser stood in for this authenticator: it and what it signed in go with it.
+    const forgotten = await revokeRememberedDevices(trx, context, { userId: input.userId, deviceId: null });
+    forgottenDevices = forgotten.deviceIds;
+    endedSessionIds.push(...forgotten.endedSessionIds.filter((id) => !endedSessionIds.includes(id)));
   }
   await recordAudit(trx, context, {
     action: 'factor.revoke',
@@ -73,14 +81,31 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
     subjectUserId: input.userId,
     factorId: factor.id,
     sessionId: input.actorSessionId ?? null,
-    details: { kind: factor.kind, label: factor.label, reason: input.reason, endedSessions: endedSessionIds.length },
+    details: { kind: factor.kind, label: factor.label, reason: input.reason, endedSessions: endedSessionIds.length, forgottenDevices: forgottenDevices.length },
   });
-  await queueNotification(trx, {
-    userId: input.userId,
-    kind: 'factor_removed',
-    payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null },
-    now: context.now,
-  });
+  if (!input.replacing) {
+    await queueNotification(trx, {
+      userId: input.userId,
+      kind: 'factor_removed',
+      payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null },
+      now: context.now,
+    });
+  }
   return { outcome: 'revoked', factor: revoked, endedSessionIds };
 }
 
+/**
+ * The one way remembered browsers end (one, or all of the user's when `deviceId` is null): the
+ * devices are forgotten and the sessions they signed in end with them, in the caller's
+ * transaction. The caller's audit row records the counts.
+ */
+export async function revokeRememberedDevices(
+  trx: Transaction<Database>,
+  context: Pick<RequestContext, 'now'>,
+  /** `keepSessionId`: the session asking, when its owner forgets browsers from it, stays. */
+  input: { userId: string; deviceId: string | null; keepSessionId?: string | null },
+): Promise<{ deviceIds: string[]; endedSessionIds: string[] }> {
+  const deviceIds = await forgetRememberedDevices(trx, input.userId, input.deviceId, context.now);
+  const endedSessionIds = await revokeSessionsMadeThroughDevices(trx, deviceIds, 'device_forgotten', context.now, input.keepSessionId ?? null);
+  return { deviceIds, endedSessionIds };
+}

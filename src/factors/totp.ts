@@ -31,14 +31,14 @@ export function encodeTotpSecret(secret: Uint8Array): string {
  * Built by hand because otplib leaves out parameters at their defaults, and some apps guess wrong
  * when they are missing.
  */
-export function buildOtpauthUri(issuer: string, account: string, secret: Uint8Array): string {
+export function buildOtpauthUri(issuer: string, account: string, secret: Uint8Array, parameters: TotpParameters = defaultTotpParameters): string {
   const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
   const query = [
     `secret=${encodeTotpSecret(secret)}`,
     `issuer=${encodeURIComponent(issuer)}`,
-    `algorithm=${TOTP_ALGORITHM}`,
-    `digits=${TOTP_DIGITS}`,
-    `period=${TOTP_PERIOD_SECONDS}`,
+    `algorithm=${parameters.algorithm}`,
+    `digits=${parameters.digits}`,
+    `period=${parameters.periodSeconds}`,
   ].join('&');
   return `otpauth://totp/${label}?${query}`;
 }
@@ -101,8 +101,20 @@ export function findActiveTotp(db: Executor, userId: string): Promise<Factor | n
   return findActiveFactorOfKind(db, userId, 'totp');
 }
 
-/** Stores a confirmed authenticator: the secret sealed to the user, the confirming step already spent. */
-export async function insertTotpFactor(db: Executor, keyring: Keyring, userId: string, secret: Uint8Array, acceptedStep: number, now: Date, label: string | null): Promise<Factor> {
+export interface NewTotpFactor {
+  secret: Uint8Array;
+  /** What the authenticator computes with: an imported one keeps its own (SHA256, 8 digits, 60 s …). */
+  parameters: TotpParameters;
+  /** The step of the code that confirmed it (already spent), or null for an imported secret. */
+  acceptedStep: number | null;
+  label: string | null;
+  /** The session that added it (null at sign-up or import): it cannot step that session up. */
+  boundSessionId: string | null;
+}
+
+/** Stores a confirmed authenticator: the secret sealed to the user, with the parameters it computes with. */
+export async function insertTotpFactor(db: Executor, keyring: Keyring, userId: string, totp: NewTotpFactor, now: Date): Promise<Factor> {
+  const { secret, parameters, acceptedStep, label } = totp;
   const sealed = seal(keyring, secret, factorSecretContext(userId));
   const factor = await db
     .insertInto('factors')
@@ -113,13 +125,14 @@ export async function insertTotpFactor(db: Executor, keyring: Keyring, userId: s
       status: 'active',
       created_at: now,
       activated_at: now,
-      last_used_at: now,
+      last_used_at: acceptedStep === null ? null : now,
       secret_sealed: sealed.sealed,
       key_id: sealed.keyId,
-      algorithm: defaultTotpParameters.algorithm,
-      digits: defaultTotpParameters.digits,
-      period_seconds: defaultTotpParameters.periodSeconds,
+      algorithm: parameters.algorithm,
+      digits: parameters.digits,
+      period_seconds: parameters.periodSeconds,
       last_used_step: acceptedStep,
+      bound_session_id: totp.boundSessionId,
     } as never)
     .returningAll()
     .executeTakeFirstOrThrow();

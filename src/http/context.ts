@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { RequestContext } from '../audit/audit.ts';
+import type { Requester } from '../auth/requester.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Keyring } from '../crypto/keyring.ts';
@@ -35,4 +36,9 @@ export function requestContext(c: AppContext): RequestContext {
     userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
     requestId: c.get('requestId'),
   };
+}
+
+/** Who is asking, for the auth flows: the request's context and its session, if any. */
+export function requesterOf(c: AppContext): Requester {
+  return { ...requestContext(c), current: c.get('auth') };
 }

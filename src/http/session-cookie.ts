@@ -19,3 +19,8 @@ export function setSessionCookie(c: Context, token: string, expiresAt: Date, now
 export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, HOST_COOKIE_OPTIONS);
 }
+
+/** A session a flow established or rotated: its token becomes this browser's cookie. */
+export function setEstablishedSession(c: Context, established: { session: { absolute_expires_at: Date }; token: string }, now: Date): void {
+  setSessionCookie(c, established.token, established.session.absolute_expires_at, now);
+}

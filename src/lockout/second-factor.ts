@@ -1,56 +1,99 @@
 import type { Kysely, Transaction } from 'kysely';
+import { recordAudit, type RequestContext } from '../audit/audit.ts';
 import { keyedHash, type Keyring } from '../crypto/keyring.ts';
 import type { Database } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
-import { checkRateLimit, hitRateLimit, rateLimitKeys, resetRateLimit, type RateLimitRule } from '../rate-limits/rate-limits.ts';
+import { queueNotification } from '../notifications/outbox.ts';
+import { claimAttempt, type AttemptRule } from '../rate-limits/attempts.ts';
+import { rateLimitKeys, resetRateLimit } from '../rate-limits/rate-limits.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
- * Failed second-factor attempts (TOTP codes, backup codes), counted in the database so every
- * instance sees them. Two counters per attempt:
+ * Second-factor guesses (TOTP codes and backup codes, at sign-in and step-up), counted in the
+ * database before each code is checked, so every instance sees them and a burst of parallel
+ * requests gets no more checks than the rules allow. Each method has its own counters: a locked
+ * TOTP path leaves backup codes (and passkeys, and remembered browsers) working.
  *
- * - account + client address: 5 failures in 15 minutes refuse that address for that account for
- *   15 minutes. An attacker locks out only themselves.
- * - account, over all addresses: 20 failures in a day refuse codes for the account for an hour,
- *   and every further failure that day renews the hour — about 43 guesses a day at most, however
- *   many addresses the attacker has (NIST 800-63B asks for no more than 100 consecutive).
+ * - subject + method + client address: 5 attempts in 15 minutes, then that address is refused
+ *   for 15 minutes. Hammering locks out only the hammerer's own address.
+ * - subject + method, over all addresses: 10 attempts a day are free, then each needs a wait that
+ *   doubles from 30 s to at most an hour. It slows distributed guessing to about 40 codes a day
+ *   (NIST 800-63B: at most 100 consecutive failures) but never locks the owner out for longer
+ *   than the current delay, and the owner is told when it starts.
+ * - a step-up also counts per session: a stolen session cannot spread its guesses.
  *
- * A success clears both. Passkey sign-in and remembered browsers never touch these counters.
+ * The subject is the account only when the password was right (or for a step-up, where the
+ * session proved the account). Wrong passwords and unknown usernames count against a subject of
+ * their own, derived from the username, under the same rules: whoever does not know the password
+ * can neither lock the owner out nor tell from the answers whether a password was right.
  */
-export const accountAddressRule: RateLimitRule = { limit: 5, windowSeconds: 15 * 60, lockoutSeconds: 15 * 60 };
-export const accountRule: RateLimitRule = { limit: 20, windowSeconds: 24 * 60 * 60, lockoutSeconds: 60 * 60 };
+export const perAddressRule: AttemptRule = { kind: 'cap', limit: 5, windowSeconds: 15 * 60, lockoutSeconds: 15 * 60 };
+export const perSubjectThrottle: AttemptRule = { kind: 'throttle', freeAttempts: 10, windowSeconds: 24 * 60 * 60, baseDelaySeconds: 30, maxDelaySeconds: 60 * 60 };
+export const perSessionStepUpRule: AttemptRule = { kind: 'cap', limit: 5, windowSeconds: 15 * 60, lockoutSeconds: 15 * 60 };
+
+export type SecondFactorMethod = 'totp' | 'backup_code';
+
+/** Who the counters are about: the user (password right, or a session's owner) or a username's guessers. */
+export interface LockoutSubject {
+  subject: string;
+  /** The account, when the counters are the account's; null for a username's guessers. */
+  userId: string | null;
+}
+
+export function accountSubject(userId: string): LockoutSubject {
+  return { subject: userId, userId };
+}
+
+/** The counters of whoever guesses at a username without its password (also for names nobody has). */
+export function guesserSubject(keyring: Keyring, normalizedUsername: string): LockoutSubject {
+  return { subject: `guess-${keyedHash(keyring, 'lockout-username', normalizedUsername).slice(0, 32)}`, userId: null };
+}
+
+function keysOf(subject: LockoutSubject, method: SecondFactorMethod, clientAddress: string | null) {
+  const scoped = `${method}:${subject.subject}`;
+  return { address: rateLimitKeys.secondFactorAccountAddress(scoped, clientAddress), subject: rateLimitKeys.secondFactorAccount(scoped) };
+}
+
+const sessionKey = (sessionId: string) => `2fa:step-up:session:${sessionId}`;
 
 /**
- * Who the counters are about. A username that does not exist gets counters of its own (keyed by a
- * keyed hash of the name), so it locks exactly like a real account and lockouts reveal nothing.
+ * Claims one code check, or throws `locked_out` (429, with when to retry). Commits on its own:
+ * the attempt stays counted whatever happens to the check. When the throttle starts, the owner
+ * is notified and the audit log says so, in the same transaction as the count.
  */
-export function lockoutSubject(keyring: Keyring, userId: string | null, normalizedUsername: string): string {
-  return userId ?? `unknown-${keyedHash(keyring, 'lockout-username', normalizedUsername).slice(0, 32)}`;
+export async function claimSecondFactorAttempt(
+  db: Kysely<Database>,
+  context: RequestContext,
+  input: { subject: LockoutSubject; method: SecondFactorMethod; sessionId?: string | null },
+): Promise<void> {
+  const keys = keysOf(input.subject, input.method, context.clientAddress);
+  const refusal = await db.transaction().execute(async (trx) => {
+    const byAddress = await claimAttempt(trx, keys.address, perAddressRule, context.now);
+    if (!byAddress.allowed) return byAddress;
+    if (input.sessionId) {
+      const bySession = await claimAttempt(trx, sessionKey(input.sessionId), perSessionStepUpRule, context.now);
+      if (!bySession.allowed) return bySession;
+    }
+    const bySubject = await claimAttempt(trx, keys.subject, perSubjectThrottle, context.now);
+    if (!bySubject.allowed) return bySubject;
+    if (bySubject.throttleEngaged && input.subject.userId) {
+      const userId = input.subject.userId;
+      await recordAudit(trx, context, { action: 'second_factor.throttled', outcome: 'success', subjectUserId: userId, details: { method: input.method } });
+      await queueNotification(trx, { userId, kind: 'second_factor_throttled', payload: { method: input.method }, now: context.now });
+    }
+    return null;
+  });
+  if (refusal) throw new LatchError('locked_out', undefined, { retryAfterSeconds: refusal.retryAfterSeconds });
 }
 
-function keysOf(subject: string, clientAddress: string | null) {
-  return { accountAddress: rateLimitKeys.secondFactorAccountAddress(subject, clientAddress), account: rateLimitKeys.secondFactorAccount(subject) };
-}
-
-/** Throws `locked_out` (429, with when to retry) while either counter refuses this attempt. */
-export async function assertNotLockedOut(db: Executor, subject: string, clientAddress: string | null, now: Date): Promise<void> {
-  const keys = keysOf(subject, clientAddress);
-  const [byAddress, byAccount] = await Promise.all([checkRateLimit(db, keys.accountAddress, now), checkRateLimit(db, keys.account, now)]);
-  const lockedUntil = [byAddress.lockedUntil, byAccount.lockedUntil].filter((date): date is Date => date !== null).sort((a, b) => b.getTime() - a.getTime())[0];
-  if (lockedUntil) {
-    throw new LatchError('locked_out', undefined, { retryAfterSeconds: Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000) });
-  }
-}
-
-export async function recordSecondFactorFailure(db: Executor, subject: string, clientAddress: string | null, now: Date): Promise<void> {
-  const keys = keysOf(subject, clientAddress);
-  await hitRateLimit(db, keys.accountAddress, accountAddressRule, now);
-  await hitRateLimit(db, keys.account, accountRule, now);
-}
-
-export async function resetSecondFactorFailures(db: Executor, subject: string, clientAddress: string | null): Promise<void> {
-  const keys = keysOf(subject, clientAddress);
-  await resetRateLimit(db, keys.accountAddress);
-  await resetRateLimit(db, keys.account);
+/** A right code gives the attempts back: the counters of this subject, method and address start over. */
+export async function resetSecondFactorAttempts(
+  db: Executor,
+  input: { subject: LockoutSubject; method: SecondFactorMethod; clientAddress: string | null; sessionId?: string | null },
+): Promise<void> {
+  const keys = keysOf(input.subject, input.method, input.clientAddress);
+  await resetRateLimit(db, keys.address);
+  await resetRateLimit(db, keys.subject);
+  if (input.sessionId) await resetRateLimit(db, sessionKey(input.sessionId));
 }

@@ -8,7 +8,8 @@ export type NotificationKind =
   | 'backup_code_used'
   | 'backup_codes_regenerated'
   | 'password_changed'
-  | 'new_sign_in';
+  | 'new_sign_in'
+  | 'second_factor_throttled';
 
 /**
  * Queues a notification in the same transaction as the change it tells about; delivery reads the

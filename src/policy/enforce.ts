@@ -1,33 +1,42 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database, Session } from '../db/schema.ts';
+import type { Database, Session, User } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import { activeKinds, listActiveFactors } from '../factors/factors.ts';
 import { decide, type SensitiveAction } from './policy.ts';
 
 /**
  * Asks `decide()` about this session and throws what the client needs when the answer is not
- * allow: `step_up_required` with the methods and freshness, or `forbidden`.
+ * allow: `step_up_required` with the methods and freshness, or `forbidden` with the reason.
  */
 export async function requireAllowed(
   db: Kysely<Database> | Transaction<Database>,
   action: SensitiveAction,
-  session: Session,
+  auth: { session: Session; user: Pick<User, 'is_admin'> },
   now: Date,
 ): Promise<void> {
-  const factors = await listActiveFactors(db, session.user_id);
+  const { session, user } = auth;
+  // A factor bound in this session cannot step it up: it proves nothing the session did not.
+  const usable = (await listActiveFactors(db, session.user_id)).filter((factor) => factor.bound_session_id !== session.id);
   const decision = decide(
     action,
     { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at },
     {
       now,
-      activeFactorKinds: activeKinds(factors),
-      hasUserVerifyingPasskey: factors.some((factor) => factor.kind === 'passkey' && factor.user_verified === true),
-      isAdmin: false, // admins arrive with their own issue
+      activeFactorKinds: activeKinds(usable),
+      hasUserVerifyingPasskey: usable.some((factor) => factor.kind === 'passkey' && factor.user_verified === true),
+      isAdmin: user.is_admin,
     },
   );
   if (decision.decision === 'allow') return;
   if (decision.decision === 'step_up_required') {
     throw new LatchError('step_up_required', undefined, { methods: decision.methods, maxAgeSeconds: decision.maxAgeSeconds });
   }
-  throw new LatchError('forbidden');
+  if (decision.reason === 'no_step_up_method') {
+    throw new LatchError(
+      'forbidden',
+      'This needs two factors, and nothing you can confirm with here gives two: sign in with a passkey that verifies you (PIN or biometrics) or with your password and authenticator app.',
+      { reason: decision.reason },
+    );
+  }
+  throw new LatchError('forbidden', undefined, { reason: decision.reason });
 }

@@ -38,10 +38,13 @@ const FIFTEEN_MINUTES = 15 * 60;
 const both = ['passkey', 'totp'] as const;
 
 export const policyTable: Readonly<Record<SensitiveAction, Requirement>> = {
-  // Adding a factor only ever adds assurance, so a fresh single-factor session may do it (a user
-  // whose passkey cannot verify them adds a stronger one); removing one needs two factors.
-  'factor.add': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
+  // Binding a factor that can reach two factors needs a two-factor session (NIST 800-63B
+  // §6.1.2.1): otherwise a single-factor session (a passkey without user verification) could add
+  // a factor its holder controls and step itself up with it. Removing, replacing codes and
+  // changing the password need two factors for the same reason.
+  'factor.add': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
   'factor.remove': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
+  // Renaming, ending other sessions and forgetting browsers only ever take access away (or relabel).
   'factor.rename': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
   'backup_codes.regenerate': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
   'password.change': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
@@ -64,9 +67,9 @@ export interface SessionFacts {
 
 export interface PolicyContext {
   now: Date;
-  /** Active factor kinds the user has: a step-up can only ask for what the user can give. */
+  /** Active factor kinds the user can step up with in this session (not those bound in it): a step-up can only ask for what the user can give. */
   activeFactorKinds: readonly FactorKind[];
-  /** Whether the user has a passkey enrolled with user verification (phishing-resistant step-up possible). */
+  /** Whether the user has such a passkey enrolled with user verification (phishing-resistant step-up possible). */
   hasUserVerifyingPasskey: boolean;
   isAdmin: boolean;
 }

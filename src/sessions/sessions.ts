@@ -72,8 +72,14 @@ export async function createSession(
   return { session, token };
 }
 
-/** Last-seen is written at most this often, so reading a session is not a write per request. */
+/**
+ * Last-seen is written at most this often, so reading a session is not a write per request; but
+ * at least twice per idle timeout, or a session with a short idle timeout would never slide.
+ */
 const LAST_SEEN_WRITE_INTERVAL_SECONDS = 60;
+export function lastSeenWriteIntervalSeconds(idleSeconds: number): number {
+  return Math.min(LAST_SEEN_WRITE_INTERVAL_SECONDS, Math.floor(idleSeconds / 2));
+}
 
 export interface ActiveSession {
   session: Session;
@@ -95,7 +101,7 @@ export async function lookUpSession(
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
-    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at'])
+    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin'])
     .where('sessions.token_hash', '=', hashSessionToken(keyring, token))
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.idle_expires_at', '>', now)
@@ -103,9 +109,9 @@ export async function lookUpSession(
     .executeTakeFirst();
   if (!row || row.user_status !== 'active') return null;
 
-  const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, ...sessionColumns } = row;
+  const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, is_admin, ...sessionColumns } = row;
   let session: Session = sessionColumns;
-  if (now.getTime() - session.last_seen_at.getTime() >= LAST_SEEN_WRITE_INTERVAL_SECONDS * 1000) {
+  if (now.getTime() - session.last_seen_at.getTime() >= lastSeenWriteIntervalSeconds(lifetimes.idleSeconds) * 1000) {
     const idleExpiresAt = minDate(addSeconds(now, lifetimes.idleSeconds), session.absolute_expires_at);
     await db
       .updateTable('sessions')
@@ -125,6 +131,7 @@ export async function lookUpSession(
       created_at: user_created_at,
       updated_at: user_updated_at,
       disabled_at,
+      is_admin,
     },
   };
 }
@@ -138,8 +145,11 @@ export async function rotateSession(
   keyring: Keyring,
   sessionId: string,
   now: Date,
-  /** A step-up: a factor was proven now. It joins `amr` but not `factor_ids`, which names only the factors that established the session. */
-  proof?: { stepUp: true; amr: string[]; aal?: 1 | 2 | 3; phishingResistant?: boolean },
+  /**
+   * A step-up: a factor was proven now. It joins `amr` and `factor_ids`: the session's elevated
+   * rights now rest on that factor, so revoking it must end the session too.
+   */
+  proof?: { stepUp: true; factorId: string; amr: string[]; aal?: 1 | 2 | 3; phishingResistant?: boolean },
 ): Promise<CreatedSession | null> {
   const token = randomToken();
   const session = await db
@@ -151,6 +161,7 @@ export async function rotateSession(
             last_verified_at: now,
             stepped_up_at: now,
             amr: sql<string[]>`(select array_agg(distinct m order by m) from unnest(${eb.ref('amr')} || ${sql.val(proof.amr)}::text[]) as m)`,
+            factor_ids: sql<string[]>`(select array_agg(distinct f) from unnest(${eb.ref('factor_ids')} || ${sql.val([proof.factorId])}::uuid[]) as f)`,
             ...(proof.aal ? { aal: sql<number>`greatest(${eb.ref('aal')}, ${proof.aal})` } : {}),
             ...(proof.phishingResistant ? { phishing_resistant: true } : {}),
           }
@@ -170,7 +181,9 @@ export type SessionRevocationReason =
   | 'factor_revoked'
   | 'password_changed'
   | 'account_disabled'
-  | 'recovery';
+  | 'recovery'
+  | 'device_forgotten'
+  | 'backup_codes_regenerated';
 
 export async function revokeSession(db: Executor, sessionId: string, reason: SessionRevocationReason, now: Date, userId?: string): Promise<boolean> {
   let query = db
@@ -200,14 +213,39 @@ export function revokeOtherSessions(db: Executor, userId: string, keepSessionId:
 }
 
 /** Ends the sessions that the factor helped establish (or step up): they rest on a proof now withdrawn. */
-export async function revokeSessionsEstablishedWith(db: Executor, factorId: string, reason: SessionRevocationReason, now: Date): Promise<string[]> {
-  const rows = await db
+export async function revokeSessionsEstablishedWith(
+  db: Executor,
+  factorId: string,
+  reason: SessionRevocationReason,
+  now: Date,
+  keepSessionId: string | null = null,
+): Promise<string[]> {
+  let query = db
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
     .where(sql<boolean>`factor_ids @> ${sql.val([factorId])}::uuid[]`)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (keepSessionId) query = query.where('id', '<>', keepSessionId);
+  const rows = await query.returning('id').execute();
+  return rows.map((row) => row.id);
+}
+
+/** Ends the sessions a remembered browser signed in: the device stood in for a second factor that is now withdrawn. */
+export async function revokeSessionsMadeThroughDevices(
+  db: Executor,
+  deviceIds: readonly string[],
+  reason: SessionRevocationReason,
+  now: Date,
+  keepSessionId: string | null = null,
+): Promise<string[]> {
+  if (deviceIds.length === 0) return [];
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('remembered_device_id', 'in', [...deviceIds])
+    .where('revoked_at', 'is', null);
+  if (keepSessionId) query = query.where('id', '<>', keepSessionId);
+  const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);
 }
 

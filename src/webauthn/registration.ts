@@ -1,6 +1,7 @@
 import { generateRegistrationOptions, type RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Transaction } from 'kysely';
 import { consumeCeremony, createCeremony } from '../ceremonies/ceremonies.ts';
+import { ceremonyData, type CeremonyData } from '../ceremonies/data.ts';
 import { randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
@@ -24,11 +25,7 @@ import {
  * offer without a username — with attestation "none": we trust the key, not a vendor statement.
  */
 
-interface NewUserData {
-  username: string;
-  displayName: string;
-  webauthnUserId: string;
-}
+type NewUserData = CeremonyData<'passkey_signup'>;
 
 async function registrationOptions(rp: RelyingParty, user: { webauthnUserId: string; username: string; displayName: string }, exclude: Factor[]) {
   return generateRegistrationOptions({
@@ -91,8 +88,8 @@ export async function finishPasskeySignUp(
   now: Date,
 ): Promise<CeremonyOutcome<{ user: User; factor: Factor; userVerified: boolean }>> {
   const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_signup', now);
-  if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid');
-  const newUser = ceremony.data as unknown as NewUserData;
+  const newUser = ceremony ? ceremonyData(ceremony, 'passkey_signup') : null;
+  if (!ceremony || !newUser) return refuse('ceremony_invalid', 'ceremony_invalid');
 
   const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, null);
   if (!attestation.ok) return attestation;
@@ -126,7 +123,7 @@ export async function finishPasskeyEnrollment(
   const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, input.userId);
   if (!attestation.ok) return attestation;
 
-  const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label: input.label }, now);
+  const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label: input.label, boundSessionId: input.sessionId }, now);
   if (!factor) throw new LatchError('credential_already_registered');
   await queueNotification(trx, {
     userId: input.userId,

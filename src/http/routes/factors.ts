@@ -1,12 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
-import { recordAudit } from '../../audit/audit.ts';
-import { LatchError } from '../../errors.ts';
+import { removeOwnFactor, renameOwnFactor } from '../../auth/manage/factors.ts';
 import type { AuthenticatorNames } from '../../factors/aaguid.ts';
-import { listActiveFactors, renameFactor } from '../../factors/factors.ts';
+import { listActiveFactors } from '../../factors/factors.ts';
 import { presentFactors } from '../../factors/present.ts';
-import { revokeFactor } from '../../factors/revocation.ts';
-import { requireAllowed } from '../../policy/enforce.ts';
-import { requestContext, type AppDeps } from '../context.ts';
+import { requesterOf, type AppDeps } from '../context.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { clearSessionCookie } from '../session-cookie.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -56,17 +53,9 @@ export function factorRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNam
       responses: { 200: jsonContent(z.object({ factor: FactorSchema }), 'Renamed'), 404: jsonContent(z.any(), 'No such factor'), ...errorResponses },
     }),
     async (c) => {
-      const { session, user } = authOf(c);
       const { id } = c.req.valid('param');
       const { label } = c.req.valid('json');
-      const context = requestContext(c);
-      const factor = await deps.db.transaction().execute(async (trx) => {
-        await requireAllowed(trx, 'factor.rename', session, context.now);
-        const renamed = await renameFactor(trx, user.id, id, label);
-        if (!renamed) throw new LatchError('factor_not_found');
-        await recordAudit(trx, context, { action: 'factor.rename', outcome: 'success', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, factorId: id, details: { kind: renamed.kind, label } });
-        return renamed;
-      });
+      const factor = await renameOwnFactor(deps, requesterOf(c), { factorId: id, label });
       const [presented] = await presentFactors(deps.db, [factor], authenticatorNames);
       return c.json({ factor: presented! }, 200);
     },
@@ -87,18 +76,11 @@ export function factorRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNam
       },
     }),
     async (c) => {
-      const { session, user } = authOf(c);
       const { id } = c.req.valid('param');
-      const context = requestContext(c);
-      const result = await deps.db.transaction().execute(async (trx) => {
-        await requireAllowed(trx, 'factor.remove', session, context.now);
-        return revokeFactor(trx, context, { userId: user.id, factorId: id, actorUserId: user.id, actorSessionId: session.id, reason: 'removed_by_user' });
-      });
-      if (result.outcome === 'refused_last_factor') throw new LatchError('last_factor');
+      const result = await removeOwnFactor(deps, requesterOf(c), { factorId: id });
       // Removing the factor this session was made with ends this session too.
-      const signedOut = result.endedSessionIds.includes(session.id);
-      if (signedOut) clearSessionCookie(c);
-      return c.json({ revoked: result.factor.id, endedSessions: result.endedSessionIds.length, signedOut }, 200);
+      if (result.signedOut) clearSessionCookie(c);
+      return c.json({ revoked: result.factor.id, endedSessions: result.endedSessions, signedOut: result.signedOut }, 200);
     },
   );
 

@@ -1,21 +1,22 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { finishAddingPasskey, startAddingPasskey } from '../../auth/enroll/passkey.ts';
+import { signInWithPasskey, startSignInWithPasskey } from '../../auth/sign-in/passkey.ts';
+import { signUpWithPasskey, startSignUpWithPasskey } from '../../auth/sign-up/passkey.ts';
+import { startStepUpWithPasskey, stepUpWithPasskey } from '../../auth/step-up.ts';
 import type { AuthenticatorNames } from '../../factors/aaguid.ts';
 import { presentFactors } from '../../factors/present.ts';
-import { requireAllowed } from '../../policy/enforce.ts';
 import type { RateLimitRule } from '../../rate-limits/rate-limits.ts';
-import { normalizeUsername, publicUser } from '../../users/users.ts';
-import { finishPasskeyAssertion, passkeyAssurance, startPasskeySignIn, startPasskeyStepUp } from '../../webauthn/authentication.ts';
-import { finishPasskeyEnrollment, finishPasskeySignUp, startPasskeyEnrollment, startPasskeySignUp } from '../../webauthn/registration.ts';
+import { publicUser } from '../../users/users.ts';
 import { relyingPartyFrom } from '../../webauthn/relying-party.ts';
-import { completeStepUp, startSession } from '../auth-session.ts';
-import type { AppDeps } from '../context.ts';
+import { requesterOf, type AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { UsernameSchema } from '../schemas.ts';
-import { authOf, requireSession } from '../middleware/session.ts';
-import { finishCeremony } from '../passkey-ceremony.ts';
+import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
+import { setEstablishedSession } from '../session-cookie.ts';
+import { publicSession } from './session-present.ts';
 import { FactorSchema, LabelSchema } from './factors.ts';
 import { UserSchema } from './session.ts';
 
@@ -59,7 +60,7 @@ const CeremonyStartSchema = z.object({ ceremonyId: z.string(), options: z.record
 const RegistrationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: RegistrationResponseSchema, label: LabelSchema.optional() });
 const AuthenticationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: AuthenticationResponseSchema });
 
-/** Passkey sign-up, sign-in, step-up and enrollment, and the related-origins document. */
+/** Passkey sign-up, sign-in, step-up and enrollment (flows in src/auth/), and the related-origins document. */
 export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNames) {
   const router = createRouter();
   const rp = relyingPartyFrom(deps.config);
@@ -82,8 +83,8 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {
-      const body = c.req.valid('json');
-      return c.json(await startPasskeySignUp(deps.db, deps.keyring, rp, body, c.get('now')), 200);
+      const { username, displayName } = c.req.valid('json');
+      return c.json(await startSignUpWithPasskey(deps, rp, requesterOf(c), { username, displayName: displayName ?? null }), 200);
     },
   );
 
@@ -98,13 +99,8 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response, label } = c.req.valid('json');
-      const user = await finishCeremony(c, deps, 'passkey.signup', async (trx) => {
-        const outcome = await finishPasskeySignUp(trx, deps.keyring, rp, { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null }, c.get('now'));
-        if (!outcome.ok) return outcome;
-        const { user, factor, userVerified } = outcome.value;
-        const session = await startSession(c, deps, trx, user.id, { ...passkeyAssurance(userVerified), factorIds: [factor.id] });
-        return { ok: true, value: { result: user, userId: user.id, factorId: factor.id, sessionId: session.id, details: { userVerified, aaguid: factor.aaguid } } };
-      });
+      const { user, established } = await signUpWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null });
+      setEstablishedSession(c, established, c.get('now'));
       return c.json({ user: publicUser(user) }, 201);
     },
   );
@@ -120,7 +116,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { username } = c.req.valid('json');
-      return c.json(await startPasskeySignIn(deps.db, deps.keyring, rp, { username: username ?? null }, c.get('now')), 200);
+      return c.json(await startSignInWithPasskey(deps, rp, requesterOf(c), { username: username ?? null }), 200);
     },
   );
 
@@ -135,13 +131,8 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response } = c.req.valid('json');
-      const user = await finishCeremony(c, deps, 'passkey.signin', async (trx) => {
-        const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, { ceremonyId, response: response as AuthenticationResponseJSON }, { kind: 'passkey_signin' }, c.get('now'));
-        if (!outcome.ok) return outcome;
-        const { user, factor, userVerified } = outcome.value;
-        const session = await startSession(c, deps, trx, user.id, { ...passkeyAssurance(userVerified), factorIds: [factor.id] });
-        return { ok: true, value: { result: user, userId: user.id, factorId: factor.id, sessionId: session.id, details: { userVerified } } };
-      });
+      const { user, established } = await signInWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as AuthenticationResponseJSON });
+      setEstablishedSession(c, established, c.get('now'));
       return c.json({ user: publicUser(user) }, 200);
     },
   );
@@ -154,10 +145,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       summary: "Start confirming it is you with one of your passkeys",
       responses: { 200: jsonContent(CeremonyStartSchema, 'Request options'), ...errorResponses },
     }),
-    async (c) => {
-      const { user, session } = authOf(c);
-      return c.json(await startPasskeyStepUp(deps.db, deps.keyring, rp, { userId: user.id, sessionId: session.id }, c.get('now')), 200);
-    },
+    async (c) => c.json(await startStepUpWithPasskey(deps, rp, requesterOf(c)), 200),
   );
 
   router.openapi(
@@ -170,17 +158,10 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       responses: { 200: jsonContent(z.object({ session: z.record(z.string(), z.unknown()) }), 'Stepped up'), ...errorResponses },
     }),
     async (c) => {
-      const { user, session } = authOf(c);
       const { ceremonyId, response } = c.req.valid('json');
-      const stepped = await finishCeremony(c, deps, 'passkey.step_up', async (trx) => {
-        const purpose = { kind: 'passkey_step_up' as const, userId: user.id, sessionId: session.id };
-        const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, { ceremonyId, response: response as AuthenticationResponseJSON }, purpose, c.get('now'));
-        if (!outcome.ok) return outcome;
-        const { factor, userVerified } = outcome.value;
-        const result = await completeStepUp(c, deps, trx, { factorId: factor.id, method: 'passkey', ...passkeyAssurance(userVerified) });
-        return { ok: true, value: { result, userId: user.id, factorId: factor.id, details: { userVerified } } };
-      });
-      return c.json({ session: stepped }, 200);
+      const stepped = await stepUpWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as AuthenticationResponseJSON });
+      setEstablishedSession(c, stepped, c.get('now'));
+      return c.json({ session: publicSession(stepped.session) }, 200);
     },
   );
 
@@ -192,11 +173,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       summary: 'Start adding a passkey (step-up policy applies)',
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), ...errorResponses },
     }),
-    async (c) => {
-      const { user, session } = authOf(c);
-      await requireAllowed(deps.db, 'factor.add', session, c.get('now'));
-      return c.json(await startPasskeyEnrollment(deps.db, deps.keyring, rp, { user, sessionId: session.id }, c.get('now')), 200);
-    },
+    async (c) => c.json(await startAddingPasskey(deps, rp, requesterOf(c)), 200),
   );
 
   router.openapi(
@@ -209,18 +186,8 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       responses: { 201: jsonContent(z.object({ factor: FactorSchema }), 'Added'), 409: jsonContent(z.any(), 'Passkey already registered'), ...errorResponses },
     }),
     async (c) => {
-      const { user, session } = authOf(c);
       const { ceremonyId, response, label } = c.req.valid('json');
-      const now = c.get('now');
-      const factor = await finishCeremony(c, deps, 'factor.add', async (trx) => {
-        // Checked again here: the proof may have aged past the policy while the user held their key.
-        await requireAllowed(trx, 'factor.add', session, now);
-        const input = { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null, userId: user.id, sessionId: session.id };
-        const outcome = await finishPasskeyEnrollment(trx, deps.keyring, rp, input, now);
-        if (!outcome.ok) return outcome;
-        const { factor } = outcome.value;
-        return { ok: true, value: { result: factor, userId: user.id, factorId: factor.id, details: { kind: 'passkey', aaguid: factor.aaguid, userVerified: factor.user_verified } } };
-      });
+      const factor = await finishAddingPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null });
       const [presented] = await presentFactors(deps.db, [factor], authenticatorNames);
       return c.json({ factor: presented! }, 201);
     },

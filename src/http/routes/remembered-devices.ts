@@ -1,9 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import { recordAudit } from '../../audit/audit.ts';
-import { LatchError } from '../../errors.ts';
-import { describeBrowser, findRememberedDevice, forgetRememberedDevices, listRememberedDevices } from '../../factors/remembered-devices.ts';
-import { requireAllowed } from '../../policy/enforce.ts';
-import { requestContext, type AppContext, type AppDeps } from '../context.ts';
+import { currentDeviceId, forgetRememberedBrowsers } from '../../auth/manage/remembered-devices.ts';
+import { describeBrowser, listRememberedDevices } from '../../factors/remembered-devices.ts';
+import { requesterOf, type AppContext, type AppDeps } from '../context.ts';
 import { clearDeviceCookie, readDeviceCookie } from '../device-cookie.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonContent, z } from '../router.ts';
@@ -26,32 +24,10 @@ export function rememberedDeviceRoutes(deps: AppDeps) {
   router.use('/api/remembered-devices', requireSession());
   router.use('/api/remembered-devices/*', requireSession());
 
-  /** Which remembered device, if any, is this browser's. */
-  async function currentDeviceId(c: AppContext, userId: string): Promise<string | null> {
-    const token = readDeviceCookie(c);
-    return token ? ((await findRememberedDevice(deps.db, deps.keyring, userId, token, c.get('now')))?.id ?? null) : null;
-  }
-
   async function forget(c: AppContext, deviceId: string | null) {
-    const { session, user } = authOf(c);
-    const context = requestContext(c);
-    const current = await currentDeviceId(c, user.id);
-    const forgotten = await deps.db.transaction().execute(async (trx) => {
-      await requireAllowed(trx, 'remembered_devices.forget', session, context.now);
-      const ids = await forgetRememberedDevices(trx, user.id, deviceId, context.now);
-      if (deviceId && ids.length === 0) throw new LatchError('remembered_device_not_found');
-      await recordAudit(trx, context, {
-        action: 'remembered_device.forget',
-        outcome: 'success',
-        actorUserId: user.id,
-        subjectUserId: user.id,
-        sessionId: session.id,
-        details: { deviceIds: ids, all: deviceId === null },
-      });
-      return ids;
-    });
-    if (current && forgotten.includes(current)) clearDeviceCookie(c);
-    return c.json({ forgotten: forgotten.length }, 200);
+    const result = await forgetRememberedBrowsers(deps, requesterOf(c), { deviceId, deviceToken: readDeviceCookie(c) });
+    if (result.forgotThisBrowser) clearDeviceCookie(c);
+    return c.json({ forgotten: result.forgotten }, 200);
   }
 
   router.openapi(
@@ -64,7 +40,7 @@ export function rememberedDeviceRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { user } = authOf(c);
-      const current = await currentDeviceId(c, user.id);
+      const current = await currentDeviceId(deps, requesterOf(c), readDeviceCookie(c));
       const devices = await listRememberedDevices(deps.db, user.id, c.get('now'));
       return c.json(
         {
@@ -88,7 +64,7 @@ export function rememberedDeviceRoutes(deps: AppDeps) {
       method: 'delete',
       path: '/api/remembered-devices/{id}',
       tags: ['Remembered devices'],
-      summary: 'Forget one remembered browser',
+      summary: 'Forget one remembered browser (the sessions it signed in end, but this one)',
       request: { params: z.object({ id: z.uuid() }) },
       responses: { 200: jsonContent(z.object({ forgotten: z.number() }), 'Forgotten'), 404: jsonContent(z.any(), 'No such device'), ...errorResponses },
     }),

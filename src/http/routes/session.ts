@@ -1,14 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
-import { recordAudit } from '../../audit/audit.ts';
-import { LatchError } from '../../errors.ts';
-import { requireAllowed } from '../../policy/enforce.ts';
-import { listLiveSessions, revokeOtherSessions, revokeSession } from '../../sessions/sessions.ts';
+import { endOtherSessions, endOwnSession, signOut } from '../../auth/manage/sessions.ts';
+import { listLiveSessions } from '../../sessions/sessions.ts';
 import { publicUser } from '../../users/users.ts';
-import { publicSession } from '../auth-session.ts';
-import { requestContext, type AppDeps } from '../context.ts';
+import { requesterOf, type AppDeps } from '../context.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { clearSessionCookie } from '../session-cookie.ts';
 import { createRouter, errorResponses, jsonContent, z } from '../router.ts';
+import { publicSession } from './session-present.ts';
 
 const SessionSchema = z
   .object({
@@ -67,12 +65,7 @@ export function sessionRoutes(deps: AppDeps) {
       responses: { 204: { description: 'Signed out' }, ...errorResponses },
     }),
     async (c) => {
-      const { session } = authOf(c);
-      const context = requestContext(c);
-      await deps.db.transaction().execute(async (trx) => {
-        await revokeSession(trx, session.id, 'signed_out', context.now);
-        await recordAudit(trx, context, { action: 'session.sign_out', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id });
-      });
+      await signOut(deps, requesterOf(c));
       clearSessionCookie(c);
       return c.body(null, 204);
     },
@@ -98,20 +91,14 @@ export function sessionRoutes(deps: AppDeps) {
       method: 'delete',
       path: '/api/sessions/{id}',
       tags: ['Session'],
-      summary: 'End one of your sessions',
+      summary: 'End one of your sessions (another one needs what ending all others needs)',
       request: { params: SessionIdParams },
       responses: { 204: { description: 'Ended' }, 404: jsonContent(z.any(), 'No such live session'), ...errorResponses },
     }),
     async (c) => {
-      const { session } = authOf(c);
       const { id } = c.req.valid('param');
-      const context = requestContext(c);
-      await deps.db.transaction().execute(async (trx) => {
-        const ended = await revokeSession(trx, id, 'ended_by_user', context.now, session.user_id);
-        if (!ended) throw new LatchError('session_not_found');
-        await recordAudit(trx, context, { action: 'session.end', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id, details: { endedSessionId: id } });
-      });
-      if (id === session.id) clearSessionCookie(c);
+      const { signedOut } = await endOwnSession(deps, requesterOf(c), { sessionId: id });
+      if (signedOut) clearSessionCookie(c);
       return c.body(null, 204);
     },
   );
@@ -125,14 +112,7 @@ export function sessionRoutes(deps: AppDeps) {
       responses: { 200: jsonContent(z.object({ ended: z.number() }), 'Ended'), ...errorResponses },
     }),
     async (c) => {
-      const { session } = authOf(c);
-      const context = requestContext(c);
-      const ended = await deps.db.transaction().execute(async (trx) => {
-        await requireAllowed(trx, 'sessions.revoke_others', session, context.now);
-        const ids = await revokeOtherSessions(trx, session.user_id, session.id, 'ended_by_user', context.now);
-        await recordAudit(trx, context, { action: 'session.revoke_others', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id, details: { ended: ids.length } });
-        return ids.length;
-      });
+      const { ended } = await endOtherSessions(deps, requesterOf(c));
       return c.json({ ended }, 200);
     },
   );

@@ -1,5 +1,3 @@
-import { buildOtpauthUri, encodeTotpSecret, renderQrCode } from '../../factors/totp.ts';
-import type { AppDeps } from '../context.ts';
 import { z } from '../router.ts';
 
 /** A code as people type it: spaces (some apps show "123 456") are dropped before the format check. */
@@ -17,9 +15,3 @@ export const EnrollmentSchema = z
     secret: z.string().describe('Base32 key for manual entry; shown only now'),
   })
   .openapi('TotpEnrollment');
-
-/** The one time the secret leaves the server: as URI, QR code and base32 for the user's app. */
-export async function presentEnrollment(deps: AppDeps, ceremonyId: string, account: string, secret: Uint8Array) {
-  const otpauthUri = buildOtpauthUri(deps.config.rpName, account, secret);
-  return { ceremonyId, otpauthUri, qrCode: await renderQrCode(otpauthUri), secret: encodeTotpSecret(secret) };
-}

@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/audit.ts';
 import type { Database } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import type { CeremonyOutcome } from '../webauthn/outcome.ts';
-import { requestContext, type AppContext, type AppDeps } from './context.ts';
+import type { AuthDeps, Requester } from './requester.ts';
 
 /** What a successful ceremony tells the audit log. */
 export interface CeremonySuccess<T> {
@@ -20,37 +20,36 @@ export interface CeremonySuccess<T> {
  * passkey stays flagged) and is then thrown as the client's error. A thrown LatchError (a policy
  * refusal, a lost race) rolls the work back; its audit row is written on its own afterwards.
  */
-export async function finishCeremony<T>(
-  c: AppContext,
-  deps: AppDeps,
+export async function runPasskeyCeremony<T>(
+  deps: AuthDeps,
+  requester: Requester,
   action: string,
   work: (trx: Transaction<Database>) => Promise<CeremonyOutcome<CeremonySuccess<T>>>,
 ): Promise<T> {
-  const context = requestContext(c);
-  const auth = c.get('auth');
+  const current = requester.current;
   let outcome: CeremonyOutcome<CeremonySuccess<T>>;
   try {
     outcome = await deps.db.transaction().execute(async (trx) => {
       const result = await work(trx);
       if (result.ok) {
         const success = result.value;
-        await recordAudit(trx, context, {
+        await recordAudit(trx, requester, {
           action,
           outcome: 'success',
           actorUserId: success.userId,
           subjectUserId: success.userId,
           factorId: success.factorId,
-          sessionId: success.sessionId ?? auth?.session.id ?? null,
+          sessionId: success.sessionId ?? current?.session.id ?? null,
           details: success.details ?? {},
         });
       } else {
-        await recordAudit(trx, context, {
+        await recordAudit(trx, requester, {
           action,
           outcome: 'failure',
-          actorUserId: auth?.user.id ?? null,
+          actorUserId: current?.user.id ?? null,
           subjectUserId: result.userId,
           factorId: result.factorId,
-          sessionId: auth?.session.id ?? null,
+          sessionId: current?.session.id ?? null,
           details: { reason: result.reason, ...result.auditDetails },
         });
       }
@@ -58,12 +57,12 @@ export async function finishCeremony<T>(
     });
   } catch (error) {
     if (error instanceof LatchError) {
-      await recordAudit(deps.db, context, {
+      await recordAudit(deps.db, requester, {
         action,
         outcome: error.code === 'step_up_required' || error.code === 'forbidden' ? 'denied' : 'failure',
-        actorUserId: auth?.user.id ?? null,
-        subjectUserId: auth?.user.id ?? null,
-        sessionId: auth?.session.id ?? null,
+        actorUserId: current?.user.id ?? null,
+        subjectUserId: current?.user.id ?? null,
+        sessionId: current?.session.id ?? null,
         details: { reason: error.code },
       });
     }

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { recordAudit } from '../../audit/audit.ts';
+import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
+import { ceremonyData, type CeremonyData } from '../../ceremonies/data.ts';
+import type { Factor } from '../../db/schema.ts';
+import { LatchError } from '../../errors.ts';
+import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
+import { findActiveFactorOfKind } from '../../factors/factors.ts';
+import { defaultTotpParameters, findActiveTotp, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { queueNotification } from '../../notifications/outbox.ts';
+import { requireAllowed } from '../../policy/enforce.ts';
+import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from '../sign-up/totp.ts';
+import { presentEnrollment, type TotpEnrollment } from './totp-enrollment.ts';
+
+/** Adding an authenticator app, step one (the step-up policy applies). */
+export async function startAddingTotp(deps: AuthDeps, requester: Requester): Promise<TotpEnrollment> {
+  const current = signedIn(requester);
+  const { session, user } = current;
+  await requireAllowed(deps.db, 'factor.add', current, requester.now);
+  if (await findActiveTotp(deps.db, user.id)) throw new LatchError('totp_already_enrolled');
+  const secret = generateTotpSecret();
+  const enrollmentId = randomUUID();
+  const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
+  const pending: CeremonyData<'totp_setup'> = { enrollmentId, secretSealed: sealed.sealed, keyId: sealed.keyId };
+  const ceremonyId = await createCeremony(
+    deps.db,
+    deps.keyring,
+    { kind: 'totp_setup', userId: user.id, sessionId: session.id, data: { ...pending }, ttlSeconds: ENROLLMENT_TTL_SECONDS, maxAttempts: ENROLLMENT_MAX_ATTEMPTS },
+    requester.now,
+  );
+  return presentEnrollment(deps.config, ceremonyId, user.username, secret);
+}
+
+/**
+ * Adding an authenticator app, step two: a code proves the app holds the secret; the app becomes
+ * active (bound to this session, which cannot step itself up with it), and backup codes are
+ * created when there are none. A wrong code is audited and uses up an attempt.
+ */
+export async function finishAddingTotp(
+  deps: AuthDeps,
+  requester: Requester,
+  input: { ceremonyId: string; code: string; label: string | null },
+): Promise<{ factor: Factor; backupCodes: string[] | null }> {
+  const current = signedIn(requester);
+  const { session, user } = current;
+  const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'totp_setup', requester.now);
+  const pending = ceremony ? ceremonyData(ceremony, 'totp_setup') : null;
+  // Bound to the session that started it: another session (or user) cannot finish it.
+  if (!ceremony || !pending || ceremony.user_id !== user.id || ceremony.session_id !== session.id) throw new LatchError('ceremony_invalid');
+  const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
+  const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
+  if (step === null) {
+    await recordAudit(deps.db, requester, { action: 'factor.add', outcome: 'failure', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, details: { kind: 'totp', reason: 'code_invalid' } });
+    throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
+  }
+
+  return deps.db.transaction().execute(async (trx) => {
+    await requireAllowed(trx, 'factor.add', current, requester.now);
+    if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'totp_setup', requester.now))) throw new LatchError('ceremony_invalid');
+    if (await findActiveTotp(trx, user.id)) throw new LatchError('totp_already_enrolled');
+    const factor = await insertTotpFactor(
+      trx,
+      deps.keyring,
+      user.id,
+      { secret, parameters: defaultTotpParameters, acceptedStep: step, label: input.label, boundSessionId: session.id },
+      requester.now,
+    );
+    const hasBackupCodes = (await findActiveFactorOfKind(trx, user.id, 'backup_codes')) !== null;
+    const backup = hasBackupCodes ? null : await insertBackupCodeSet(trx, deps.keyring, user.id, requester.now);
+    await recordAudit(trx, requester, {
+      action: 'factor.add',
+      outcome: 'success',
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      sessionId: session.id,
+      factorId: factor.id,
+      details: { kind: 'totp', backupCodesCreated: backup !== null },
+    });
+    await queueNotification(trx, { userId: user.id, kind: 'factor_added', payload: { factorId: factor.id, kind: 'totp' }, now: requester.now });
+    return { factor, backupCodes: backup?.codes ?? null };
+  });
+}

@@ -1,0 +1,28 @@
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { User } from '../../db/schema.ts';
+import { finishPasskeyAssertion, startPasskeySignIn } from '../../webauthn/authentication.ts';
+import type { RelyingParty } from '../../webauthn/relying-party.ts';
+import { completeSignIn } from '../complete-sign-in.ts';
+import { runPasskeyCeremony } from '../passkey-ceremony.ts';
+import type { AuthDeps, EstablishedSession, Requester } from '../requester.ts';
+
+/** Sign-in with a passkey, step one: options for any passkey (autofill) or for a named user's. */
+export function startSignInWithPasskey(deps: AuthDeps, rp: RelyingParty, requester: Requester, input: { username: string | null }) {
+  return startPasskeySignIn(deps.db, deps.keyring, rp, input, requester.now);
+}
+
+/** Sign-in with a passkey, step two: the assertion is verified and the session established, audited either way. */
+export async function signInWithPasskey(
+  deps: AuthDeps,
+  rp: RelyingParty,
+  requester: Requester,
+  input: { ceremonyId: string; response: AuthenticationResponseJSON },
+): Promise<{ user: User; established: EstablishedSession }> {
+  return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx) => {
+    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now);
+    if (!outcome.ok) return outcome;
+    const { user, factor, userVerified } = outcome.value;
+    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } });
+    return { ok: true, value: { result: { user, established }, userId: user.id, factorId: factor.id, sessionId: established.session.id, details: { userVerified } } };
+  });
+}

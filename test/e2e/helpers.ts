@@ -127,14 +127,16 @@ async function createE2eDatabase(adminUrl: string): Promise<{ url: string; drop(
   return {
     url: url.toString(),
     async drop() {
-      // The server's pool has closed; a plain DROP may still see a closing backend, so retry briefly.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        try {
-          await run(`drop database if exists ${name}`);
-          return;
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+      // The server's pool has closed, but its backends may still be on their way out; a DROP
+      // would see them. Wait until the database has no connection left, then drop it.
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      try {
+        const connections = async () => Number((await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [name])).rows[0]!.n);
+        await expect.poll(connections, { timeout: 15_000, interval: 100 }).toBe(0);
+        await admin.query(`drop database if exists ${name}`);
+      } finally {
+        await admin.end();
       }
     },
   };

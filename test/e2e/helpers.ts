@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFailed, vi } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -133,7 +133,13 @@ async function createE2eDatabase(adminUrl: string): Promise<{ url: string; drop(
       await admin.connect();
       try {
         const connections = async () => Number((await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [name])).rows[0]!.n);
-        await expect.poll(connections, { timeout: 15_000, interval: 100 }).toBe(0);
+        await vi.waitFor(
+          async () => {
+            const left = await connections();
+            if (left > 0) throw new Error(`${name} still has ${left} connection(s)`);
+          },
+          { timeout: 15_000, interval: 100 },
+        );
         await admin.query(`drop database if exists ${name}`);
       } finally {
         await admin.end();

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
@@ -9,7 +10,7 @@ import type { AppDeps, AppEnv } from './http/context.ts';
 import { createErrorHandler, errorResponse } from './http/errors.ts';
 import { sameOriginJson } from './http/middleware/csrf.ts';
 import { requestContext } from './http/middleware/request-context.ts';
-import { securityHeaders } from './http/middleware/security-headers.ts';
+import { pageContentSecurityPolicy, securityHeaders } from './http/middleware/security-headers.ts';
 import { loadSession } from './http/middleware/session.ts';
 import { sessionLifetimes } from './auth/requester.ts';
 import { auditRoutes } from './http/routes/audit.ts';
@@ -42,10 +43,15 @@ export function createApp(deps: AppDeps) {
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) => errorResponse(c, 'not_found'));
 
+  // On everything, whoever answers: nosniff, HSTS, no framing; a request id, a time, an address.
   app.use('*', securityHeaders());
   app.use('*', requestContext({ clock: deps.clock, logger: deps.logger, trustProxy: deps.config.trustProxy }));
+  // Scoped to what they protect, so other entry points (an OpenID Connect provider's form posts,
+  // a forward-auth endpoint) can live under their own paths without exceptions carved in here.
+  // The pages' CSP: the API, the operations and docs endpoints here, the pages below.
+  for (const path of ['/api/*', '/healthz', '/readyz', '/openapi.json', '/api-docs']) app.use(path, pageContentSecurityPolicy());
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
-  app.use('*', sameOriginJson({ origins: deps.config.origins }));
+  app.use('/api/*', sameOriginJson({ origins: deps.config.origins }));
   app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config) }));
 
   app.route('/', healthRoutes(deps));
@@ -60,13 +66,22 @@ export function createApp(deps: AppDeps) {
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));
-  // serveStatic resolves its root against the working directory.
-  const root = relative(process.cwd(), publicDir) || '.';
-  // The client's pages by their clean paths; everything else under public/ as files.
-  for (const [path, file] of Object.entries(clientPages)) app.get(path, serveStatic({ root, path: file }));
-  app.use('/*', serveStatic({ root }));
-  app.get('/*', serveStatic({ root, path: 'index.html' }));
+  // Last: the pages answer any GET no route above did (the client's fallback), so whatever
+  // is mounted later goes above them.
+  app.route('/', clientPageRoutes());
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** The browser client: its pages by their clean paths, the rest of public/ as files, all under the pages' CSP. */
+function clientPageRoutes() {
+  const pages = new Hono<AppEnv>();
+  pages.use('*', pageContentSecurityPolicy());
+  // serveStatic resolves its root against the working directory.
+  const root = relative(process.cwd(), publicDir) || '.';
+  for (const [path, file] of Object.entries(clientPages)) pages.get(path, serveStatic({ root, path: file }));
+  pages.use('/*', serveStatic({ root }));
+  pages.get('/*', serveStatic({ root, path: 'index.html' }));
+  return pages;
+}

@@ -48,9 +48,23 @@ describe('ceremonies: replay and races', () => {
   });
 
   it('the sweep deletes expired and consumed ceremonies only', async () => {
+    const cutoff = new Date(t.clock.now().getTime() + 120_000);
     const live = await createCeremony(t.db, t.keyring, { kind: 'totp_setup', ttlSeconds: 600 }, t.clock.now());
-    const swept = await deleteStaleCeremonies(t.db, new Date(t.clock.now().getTime() + 120_000));
-    expect(swept).toBeGreaterThan(0);
+    const expired = await createCeremony(t.db, t.keyring, { kind: 'totp_setup', ttlSeconds: 60 }, t.clock.now());
+    const consumed = await createCeremony(t.db, t.keyring, { kind: 'totp_setup', ttlSeconds: 600 }, t.clock.now());
+    expect(await consumeCeremony(t.db, t.keyring, consumed, 'totp_setup', t.clock.now())).not.toBeNull();
+    // Earlier tests left ceremonies too: the sweep is judged row by row, not by a count they change.
+    const rows = () => t.db.selectFrom('ceremonies').select(['id_hash', 'expires_at', 'consumed_at']).execute();
+    const isStale = (row: { expires_at: Date; consumed_at: Date | null }) => row.expires_at.getTime() <= cutoff.getTime() || row.consumed_at !== null;
+    const before = await rows();
+    const swept = await deleteStaleCeremonies(t.db, cutoff);
+    const after = await rows();
+    const hashOf = (id: string) => keyedHash(t.keyring, 'ceremony', id);
+    expect(swept).toBe(before.filter(isStale).length);
+    expect(after.map((row) => row.id_hash).sort()).toEqual(before.filter((row) => !isStale(row)).map((row) => row.id_hash).sort());
+    expect(after.map((row) => row.id_hash)).toContain(hashOf(live));
+    expect(after.map((row) => row.id_hash)).not.toContain(hashOf(expired));
+    expect(after.map((row) => row.id_hash)).not.toContain(hashOf(consumed));
     expect(await consumeCeremony(t.db, t.keyring, live, 'totp_setup', t.clock.now())).not.toBeNull();
   });
 });

@@ -133,18 +133,31 @@ describe('client address: X-Forwarded-For never skips anything', () => {
   it('is ignored unless LATCH_TRUST_PROXY is set', async () => {
     const app = createApp({ db: t.db, config: { ...t.config, trustProxy: false }, keyring: t.keyring, clock: t.clock, logger: t.logger });
     const client = t.client({ clientAddress: '192.0.2.99' }).via(app);
-    await seedSignedInUser(t, client);
+    const { user } = await seedSignedInUser(t, client);
     const sessions = await client.get('/api/sessions');
     expect(sessions.status).toBe(200);
     const response = await client.post('/api/sessions/revoke-others');
     expect(response.status).toBe(200);
-    const audit = await t.db.selectFrom('audit_events').select('client_address').where('action', '=', 'session.revoke_others').execute();
-    expect(audit.map((row) => row.client_address)).not.toContain('192.0.2.99');
+    // In-process requests have no socket: untrusted, the header leaves no address at all.
+    const audit = await t.db.selectFrom('audit_events').select('client_address').where('action', '=', 'session.revoke_others').where('actor_user_id', '=', user.id).execute();
+    expect(audit).toEqual([{ client_address: null }]);
+    // With the proxy trusted (the test app), the same header is the address.
+    const trusted = t.client({ clientAddress: '192.0.2.98' });
+    const other = await seedSignedInUser(t, trusted);
+    expect((await trusted.post('/api/sessions/revoke-others')).status).toBe(200);
+    expect(await t.db.selectFrom('audit_events').select('client_address').where('action', '=', 'session.revoke_others').where('actor_user_id', '=', other.user.id).execute()).toEqual([
+      { client_address: '192.0.2.98' },
+    ]);
   });
 
   it('debug-looking headers do not create a session', async () => {
-    const response = await t.client().get('/api/session', { 'x-debug': '1', 'x-user-id': '1', 'x-forwarded-user': 'admin', 'x-original-url': '/healthz' });
+    const sessionsBefore = await t.db.selectFrom('sessions').select('id').execute();
+    const { user } = await seedSignedInUser(t, t.client());
+    const response = await t.client().get('/api/session', { 'x-debug': '1', 'x-user-id': user.id, 'x-forwarded-user': user.username, 'x-original-url': '/healthz' });
     expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('unauthenticated');
+    expect(response.headers.getSetCookie()).toEqual([]);
+    expect(await t.db.selectFrom('sessions').select('id').execute()).toHaveLength(sessionsBefore.length + 1); // only the seeded one
   });
 });
 

@@ -99,5 +99,8 @@ describe('TOTP time window: server time only, ±1 step', () => {
       { date: staleAt.toUTCString(), 'x-client-time': staleAt.toISOString() },
     );
     expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('code_invalid');
+    // The same ticket takes the code of the server's time: only the client's time was refused.
+    expect((await client.post('/api/signin/totp', { ticket, code: user.code() })).status).toBe(200);
   });
 });

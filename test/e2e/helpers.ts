@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFailed, vi } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -127,14 +127,22 @@ async function createE2eDatabase(adminUrl: string): Promise<{ url: string; drop(
   return {
     url: url.toString(),
     async drop() {
-      // The server's pool has closed; a plain DROP may still see a closing backend, so retry briefly.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        try {
-          await run(`drop database if exists ${name}`);
-          return;
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+      // The server's pool has closed, but its backends may still be on their way out; a DROP
+      // would see them. Wait until the database has no connection left, then drop it.
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      try {
+        const connections = async () => Number((await admin.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [name])).rows[0]!.n);
+        await vi.waitFor(
+          async () => {
+            const left = await connections();
+            if (left > 0) throw new Error(`${name} still has ${left} connection(s)`);
+          },
+          { timeout: 15_000, interval: 100 },
+        );
+        await admin.query(`drop database if exists ${name}`);
+      } finally {
+        await admin.end();
       }
     },
   };

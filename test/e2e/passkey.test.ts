@@ -61,34 +61,54 @@ describeInBrowser('passkey journeys', () => {
     await signOut(page);
     await expectView(page, 'passkey');
 
-    // The page's autofill options arrive late (a slow network); the user ignores the autofill,
-    // clicks at once and takes a moment to touch the authenticator. The virtual authenticator
-    // answers at once, so the page's WebAuthn calls are wrapped: autofill waits for the user (who
-    // never picks from it) and the button's request is held 2.5 s, during which the late autofill
-    // arrives. Starting it then must not cancel the button's request.
+    // The page's autofill options arrive late (a slow network): they are held until the user has
+    // clicked and the button's request waits at the authenticator. The user ignores the autofill
+    // and takes a moment to touch the authenticator: the button's request is held until the late
+    // autofill has arrived and the page has dealt with it — by asking the browser for a
+    // conditional request (which cancels the button's) or by giving up (an AbortError). The
+    // virtual authenticator answers at once, so the page's WebAuthn calls are wrapped; the
+    // autofill's request waits for a user who never picks from it.
+    await page.addInitScript(() => {
+      const journey = { buttonWaiting: false, autofillDealtWith: () => {} };
+      (window as unknown as { journey: typeof journey }).journey = journey;
+      const autofillDone = new Promise<void>((resolve) => {
+        journey.autofillDealtWith = resolve;
+      });
+      const NativeDOMException = DOMException;
+      window.DOMException = class extends NativeDOMException {
+        constructor(message?: string, name?: string) {
+          super(message, name);
+          if (name === 'AbortError') journey.autofillDealtWith();
+        }
+      } as typeof DOMException;
+      const get = navigator.credentials.get.bind(navigator.credentials);
+      navigator.credentials.get = async (options?: CredentialRequestOptions) => {
+        if (options?.mediation === 'conditional') {
+          journey.autofillDealtWith();
+          return new Promise((_, reject) => {
+            options.signal?.addEventListener('abort', () => reject(new NativeDOMException('The request was aborted.', 'AbortError')));
+          });
+        }
+        journey.buttonWaiting = true;
+        await autofillDone;
+        return get(options);
+      };
+    });
     let first = true;
     await page.route('**/api/signin/passkey/options', async (route) => {
       if (first) {
         first = false;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await page
+          .waitForFunction(() => (window as unknown as { journey?: { buttonWaiting: boolean } }).journey?.buttonWaiting === true, undefined, { timeout: 15_000 })
+          .catch(() => undefined); // the page went away (the test failed elsewhere): let the request go
       }
-      await route.continue();
+      await route.continue().catch(() => undefined);
     });
-    await page.addInitScript(() => {
-      const get = navigator.credentials.get.bind(navigator.credentials);
-      navigator.credentials.get = async (options?: CredentialRequestOptions) => {
-        if (options?.mediation === 'conditional') {
-          return new Promise((_, reject) => {
-            options.signal?.addEventListener('abort', () => reject(new DOMException('The request was aborted.', 'AbortError')));
-          });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        return get(options);
-      };
-    });
-    await tab.setPresence(true);
+    const autofillAsked = page.waitForRequest('**/api/signin/passkey/options');
     await page.reload();
     await expectView(page, 'passkey');
+    await autofillAsked; // the autofill's options are on their way (and held): the next request is the button's
+    await tab.setPresence(true);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expectAccountPage(page);
     await tab.context.close();

@@ -178,6 +178,17 @@ export async function finishPasskeyAssertion(
   if (assertion.backupEligible !== factor.backup_eligible) {
     return refuse('passkey_verification_failed', 'backup_eligibility_changed', { userId: user.id, factorId: factor.id });
   }
+  // Flagged as a possible clone earlier: refused, whatever its counter says now — a clone that ran
+  // its counter ahead would otherwise win, and the genuine key be refused. Judged after the
+  // signature, so only a holder of the key learns of the flag. The owner clears it from another
+  // factor's session (POST /api/factors/passkeys/{id}/clear-flag) or removes the passkey.
+  if (factor.flagged_at !== null) {
+    return refuse('possible_cloned_authenticator', 'passkey_flagged', {
+      userId: user.id,
+      factorId: factor.id,
+      auditDetails: { flaggedReason: factor.flagged_reason },
+    });
+  }
   // A counter that does not grow: two copies of the key exist. Refuse, and flag it — the flag commits with the refusal.
   const storedCount = Number(factor.sign_count);
   if (isSignCountSuspicious(storedCount, assertion.newCounter)) {

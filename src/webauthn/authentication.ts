@@ -15,7 +15,7 @@ import {
   storedPublicKey,
 } from '../factors/passkey.ts';
 import { queueNotification } from '../notifications/outbox.ts';
-import { findUserById, normalizeUsername } from '../users/users.ts';
+import { findUserById, findUserByWebAuthnUserId, normalizeUsername } from '../users/users.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
@@ -134,21 +134,47 @@ export async function finishPasskeyAssertion(
   }
   const mode: SignInMode = purpose.kind === 'passkey_step_up' || ceremony.data.mode === 'identified' ? 'identified' : 'discoverable';
 
-  // A removed or never-registered credential: tell the client which, so the browser can forget it.
   const factor = await findPasskeyForUpdate(trx, input.response.id);
-  if (!factor || factor.status !== 'active') {
-    return refuse('credential_unknown', factor ? 'credential_revoked' : 'credential_unknown', {
-      userId: factor?.user_id ?? signedInUserId,
-      factorId: factor?.id ?? null,
-      details: { credentialId: input.response.id, rpId: rp.id },
-    });
+  const forgetIt = { credentialId: input.response.id, rpId: rp.id };
+
+  // A credential id we never registered. `credential_unknown` carries the id so the browser can
+  // forget it (signalUnknownCredential) — but it must not tell a prober which ids are real:
+  // username-first options hand out real ids for real users and decoys for everyone else, and a
+  // junk assertion under a real id fails its signature (`passkey_verification_failed`).
+  // - identified (options named a user, or a step-up): the browser could only offer an id the
+  //   options listed, so an unknown id is a decoy or junk; answer exactly like a bad signature.
+  // - discoverable: say `credential_unknown` only when the user handle names an account here —
+  //   the authenticator holds that random 256-bit handle, a prober who harvested ids does not.
+  //   A passkey left over from a wiped database or another deployment is then not signalled
+  //   away; that costs the user a stale entry in the passkey picker, not an account.
+  if (!factor) {
+    const owner = mode === 'discoverable' && userHandleOf(input.response) ? await findUserByWebAuthnUserId(trx, userHandleOf(input.response)!) : null;
+    if (!owner) return refuse('passkey_verification_failed', 'credential_unknown', { userId: signedInUserId });
+    return refuse('credential_unknown', 'credential_unknown', { userId: owner.id, details: forgetIt });
+  }
+  // A removed credential: say so (so the browser forgets it) only to whoever proves they hold its
+  // key — the signature must verify against the stored public key. Anyone else (a prober replaying
+  // an id harvested from earlier sign-in options) gets the answer a bad signature gets, whatever
+  // the mode: a revoked id must not confirm that its username once had a passkey.
+  if (factor.status !== 'active') {
+    const check = factor.public_key
+      ? await checkAssertion(
+          rp,
+          input.response,
+          ceremony.challenge!,
+          { credentialId: factor.credential_id!, publicKey: storedPublicKey(factor), transports: factor.transports },
+          { requireUserVerification: false },
+        )
+      : null;
+    if (!check?.ok) return refuse('passkey_verification_failed', 'credential_revoked', { userId: factor.user_id, factorId: factor.id });
+    return refuse('credential_unknown', 'credential_revoked', { userId: factor.user_id, factorId: factor.id, details: forgetIt });
   }
   // The options named a user (or the session is someone's): another user's passkey does not answer for them.
   if (mode === 'identified' && factor.user_id !== ceremony.user_id) {
     return refuse('passkey_verification_failed', 'credential_of_another_user', { userId: ceremony.user_id, factorId: factor.id });
   }
   const user = await findUserById(trx, factor.user_id);
-  if (!user) return refuse('credential_unknown', 'credential_unknown', { details: { credentialId: input.response.id, rpId: rp.id } });
+  if (!user) return refuse('passkey_verification_failed', 'credential_unknown', { factorId: factor.id });
 
   // WebAuthn §7.2 step 6: the user handle, required when nobody was named, must be the credential's owner.
   const userHandle = input.response.response.userHandle;
@@ -211,6 +237,10 @@ export async function finishPasskeyAssertion(
 
   await recordPasskeyUse(trx, factor.id, { counter: assertion.newCounter, backedUp: assertion.backedUp }, now);
   return { ok: true, value: { user, factor, userVerified: assertion.userVerified } };
+}
+
+function userHandleOf(response: AuthenticationResponseJSON): string | null {
+  return response.response.userHandle || null;
 }
 
 /** The session a passkey proof earns: with user verification two factors and phishing-resistant; without, one. */

@@ -140,9 +140,12 @@ export async function checkAssertion(
 
 const KNOWN_TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 
-/** Transports are client-supplied hints: keep the known ones, once each. */
+/**
+ * Transports are client-supplied hints: keep the known ones, once each, sorted — as browsers
+ * report them (getTransports() is sorted), so a stored list never stands out from decoys.
+ */
 export function sanitizeTransports(transports: readonly string[] | undefined | null): string[] {
-  return [...new Set((transports ?? []).filter((transport) => KNOWN_TRANSPORTS.has(transport)))];
+  return [...new Set((transports ?? []).filter((transport) => KNOWN_TRANSPORTS.has(transport)))].sort();
 }
 
 /**

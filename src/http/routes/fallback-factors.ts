@@ -26,6 +26,7 @@ import { completeStepUp } from '../auth-session.ts';
 import { requestContext, type AppDeps } from '../context.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
+import { PasswordSchema } from '../schemas.ts';
 import { FactorSchema, LabelSchema } from './factors.ts';
 import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from './totp-signup.ts';
 import { CodeSchema, EnrollmentSchema, presentEnrollment } from './totp-shared.ts';
@@ -153,7 +154,7 @@ export function fallbackFactorRoutes(deps: AppDeps) {
       path: '/api/factors/password',
       tags: ['Factors'],
       summary: 'Set or change the password (a change ends other sessions and forgets remembered browsers)',
-      request: jsonBody(z.object({ newPassword: z.string().max(4096) })),
+      request: jsonBody(z.object({ newPassword: PasswordSchema })),
       responses: { 200: jsonContent(z.object({ factor: FactorSchema, endedSessions: z.number() }), 'Set'), ...errorResponses },
     }),
     async (c) => {

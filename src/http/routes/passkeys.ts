@@ -12,7 +12,7 @@ import { completeStepUp, startSession } from '../auth-session.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
-import { UsernameSchema } from '../schemas.ts';
+import { displayNameSchema, UsernameSchema } from '../schemas.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { finishCeremony } from '../passkey-ceremony.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -26,8 +26,8 @@ export const passkeyRateLimits = {
 } as const satisfies Record<string, RateLimitRule>;
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
-/** WebAuthn caps credential ids at 1023 bytes. */
-const CredentialIdSchema = base64url.min(1).max(1366);
+/** WebAuthn caps credential ids at 1023 bytes: 1364 base64url characters. */
+const CredentialIdSchema = base64url.min(1).max(1364);
 const CeremonyIdSchema = z.string().min(1).max(128);
 
 /** The JSON form of a PublicKeyCredential, as @simplewebauthn/browser hands it over; `response` differs per ceremony. */
@@ -78,7 +78,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       path: '/api/signup/passkey/options',
       tags: ['Passkeys'],
       summary: 'Start signing up with a passkey',
-      request: jsonBody(z.object({ username: UsernameSchema, displayName: z.string().trim().max(128).optional() })),
+      request: jsonBody(z.object({ username: UsernameSchema, displayName: displayNameSchema(128).optional() })),
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {

@@ -35,3 +35,39 @@ export const UsernameSchema = wellFormedText()
       .max(64, 'must be 1–64 printable characters')
       .refine((value) => !/[\p{Cc}\p{Cf}]/u.test(value), 'must be 1–64 printable characters'),
   );
+
+/**
+ * Scripts a username's letters may come from, and the writing systems that mix scripts by nature
+ * (UTS #39 §5.1 "augmented scripts": Japanese, Korean, Chinese with Bopomofo). Matched by
+ * Script_Extensions, so marks and signs shared by a few scripts (Japanese ー, Indic dandas) count
+ * for each of them.
+ */
+const SCRIPTS = [
+  'Latin', 'Greek', 'Cyrillic', 'Armenian', 'Georgian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Nko',
+  'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala',
+  'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Khmer', 'Mongolian', 'Ethiopic', 'Cherokee', 'Canadian_Aboriginal', 'Tifinagh',
+  'Javanese', 'Balinese', 'Sundanese', 'Tai_Viet', 'Yi', 'Vai', 'Adlam', 'Ol_Chiki',
+  'Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo',
+];
+const WRITING_SYSTEMS = [...SCRIPTS.map((script) => [script]), ['Han', 'Hiragana', 'Katakana'], ['Han', 'Hangul'], ['Han', 'Bopomofo']];
+/** One pattern per writing system: its letters (and digits), combining marks of no script of their own, ASCII digits, . _ - @ + */
+const SINGLE_SCRIPT_PATTERNS = WRITING_SYSTEMS.map(
+  (scripts) => new RegExp(`^(?:[0-9._@+-]|\\p{Script=Inherited}|${scripts.map((script) => `\\p{Script_Extensions=${script}}`).join('|')})*$`, 'u'),
+);
+
+/**
+ * Whether a (normalised) username is written in one script: "paypal" and "пэйпал" are, "pаypal"
+ * with a Cyrillic а is not. Look-alikes across scripts are how one account impersonates another.
+ */
+export function isSingleScriptUsername(username: string): boolean {
+  return SINGLE_SCRIPT_PATTERNS.some((pattern) => pattern.test(username));
+}
+
+/**
+ * A username being chosen (sign-up): as UsernameSchema, and its letters from one script only.
+ * Signing in keeps using UsernameSchema, so names taken before this rule still sign in.
+ */
+export const NewUsernameSchema = UsernameSchema.refine(
+  isSingleScriptUsername,
+  'must use letters of one script only (for example all Latin or all Cyrillic), digits and . _ - @ +',
+);

@@ -12,7 +12,7 @@ import { completeStepUp, startSession } from '../auth-session.ts';
 import type { AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
-import { displayNameSchema, UsernameSchema } from '../schemas.ts';
+import { displayNameSchema, NewUsernameSchema, UsernameSchema } from '../schemas.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { finishCeremony } from '../passkey-ceremony.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -78,7 +78,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       path: '/api/signup/passkey/options',
       tags: ['Passkeys'],
       summary: 'Start signing up with a passkey',
-      request: jsonBody(z.object({ username: UsernameSchema, displayName: displayNameSchema(128).optional() })),
+      request: jsonBody(z.object({ username: NewUsernameSchema, displayName: displayNameSchema(128).optional() })),
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {

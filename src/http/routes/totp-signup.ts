@@ -9,7 +9,7 @@ import { defaultTotpParameters, generateTotpSecret, insertTotpFactor, matchTotpC
 import { createUser, findUserByUsername, normalizeUsername, publicUser } from '../../users/users.ts';
 import { startSession } from '../auth-session.ts';
 import { requestContext, type AppDeps } from '../context.ts';
-import { displayNameSchema, PasswordSchema, UsernameSchema } from '../schemas.ts';
+import { displayNameSchema, NewUsernameSchema, PasswordSchema } from '../schemas.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { UserSchema } from './session.ts';
@@ -43,7 +43,7 @@ export function totpSignupRoutes(deps: AppDeps) {
       path: '/api/signup/totp/start',
       tags: ['Sign-up'],
       summary: 'Start a password + authenticator-app sign-up',
-      request: jsonBody(z.object({ username: UsernameSchema, password: PasswordSchema, displayName: displayNameSchema(64).optional() })),
+      request: jsonBody(z.object({ username: NewUsernameSchema, password: PasswordSchema, displayName: displayNameSchema(64).optional() })),
       responses: { 200: jsonContent(EnrollmentSchema, 'Scan or type the secret, then confirm a code'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {

@@ -39,12 +39,25 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     if (config.keys) {
       keyring = config.keys;
     } else {
+      // loadConfig refuses production without keys unless LATCH_ALLOW_DEVELOPMENT_KEYS says otherwise.
+      if (config.production && !config.allowDevelopmentKeys) {
+        throw new Error('NODE_ENV=production needs LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY (or LATCH_ALLOW_DEVELOPMENT_KEYS=true)');
+      }
       const keys = await loadOrCreateDevelopmentKeys(dataDir);
       keyring = keys.keyring;
-      logger.warn(
-        keys.created ? 'generated development keys' : 'using development keys',
-        { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
-      );
+      if (config.production) {
+        logger.error('RUNNING IN PRODUCTION WITH DEVELOPMENT KEYS', {
+          path: keys.path,
+          note:
+            'LATCH_ALLOW_DEVELOPMENT_KEYS=true: every TOTP secret is sealed with, and every session token and backup code hashed with, ' +
+            'keys stored in plain text beside the database. Anyone with a copy of the data folder can read them. Set LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY.',
+        });
+      } else {
+        logger.warn(
+          keys.created ? 'generated development keys' : 'using development keys',
+          { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
+        );
+      }
     }
   }
 

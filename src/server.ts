@@ -9,6 +9,7 @@ import type { Keyring } from './crypto/keyring.ts';
 import { deleteStaleCeremonies } from './ceremonies/ceremonies.ts';
 import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export interface RunningServer {
@@ -71,6 +72,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const port = typeof address === 'object' && address ? address.port : config.port;
   const sweep = setInterval(() => {
     deleteStaleCeremonies(db, clock.now()).catch((error: Error) => logger.warn('ceremony sweep failed', { errorName: error.name }));
+    deleteExpiredRateLimits(db, clock.now()).catch((error: Error) => logger.warn('rate-limit sweep failed', { errorName: error.name }));
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
 

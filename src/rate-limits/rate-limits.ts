@@ -66,3 +66,23 @@ export const rateLimitKeys = {
   secondFactorAccount: (userId: string) => `2fa:account:${userId}`,
   address: (scope: string, address: string | null) => `${scope}:addr:${address ?? 'unknown'}`,
 };
+
+/**
+ * The longest window any rule uses (the account-wide second-factor ceiling, 24 h). Rows do not
+ * record their rule, so the sweep waits this long: a row whose window started earlier has
+ * started over for every rule, i.e. it counts nothing any more. Raise it with any longer rule.
+ */
+export const LONGEST_RATE_LIMIT_WINDOW_SECONDS = 24 * 60 * 60;
+
+/**
+ * Deletes the counters that no longer count: no lock in force (none, or ended) and a window
+ * older than the longest any rule uses. Run by the periodic sweep; returns how many went.
+ */
+export async function deleteExpiredRateLimits(db: Executor, now: Date): Promise<number> {
+  const windowsOver = addSeconds(now, -LONGEST_RATE_LIMIT_WINDOW_SECONDS);
+  const result = await db
+    .deleteFrom('rate_limits')
+    .where((eb) => eb.and([eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]), eb('window_started_at', '<=', windowsOver)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
+import { addressBucket } from './address-bucket.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -62,9 +63,9 @@ export async function resetRateLimit(db: Executor, key: string): Promise<void> {
 
 /** Key builders, so every caller spells the same counter the same way. */
 export const rateLimitKeys = {
-  secondFactorAccountAddress: (userId: string, address: string | null) => `2fa:account:${userId}:addr:${address ?? 'unknown'}`,
+  secondFactorAccountAddress: (userId: string, address: string | null) => `2fa:account:${userId}:addr:${addressBucket(address)}`,
   secondFactorAccount: (userId: string) => `2fa:account:${userId}`,
-  address: (scope: string, address: string | null) => `${scope}:addr:${address ?? 'unknown'}`,
+  address: (scope: string, address: string | null) => `${scope}:addr:${addressBucket(address)}`,
 };
 
 /**

@@ -21,6 +21,7 @@ import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { sessionRoutes } from './http/routes/session.ts';
 
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', auditRoutes(deps));
   app.route('/', factorRoutes(deps, authenticatorNames));
   app.route('/', passkeyRoutes(deps, authenticatorNames));
+  app.route('/', passkeyFlagRoutes(deps, authenticatorNames));
   app.route('/', totpSignupRoutes(deps));
   app.route('/', passwordSigninRoutes(deps));
   app.route('/', fallbackFactorRoutes(deps));

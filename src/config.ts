@@ -84,6 +84,8 @@ export const environmentSchema = z.object({
   LATCH_TRUST_PROXY: booleanFlag.default(false),
   LATCH_AAGUID_FILE: z.string().min(1).optional(),
   LATCH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  NODE_ENV: z.string().optional(),
+  LATCH_ALLOW_DEVELOPMENT_KEYS: booleanFlag.default(false),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -105,6 +107,13 @@ export interface Config {
   trustProxy: boolean;
   aaguidFile: string | null;
   logLevel: Environment['LATCH_LOG_LEVEL'];
+  /** NODE_ENV=production. */
+  production: boolean;
+  /**
+   * Production on the embedded database without configured keys, explicitly allowed
+   * (LATCH_ALLOW_DEVELOPMENT_KEYS=true): the generated development keys are used, loudly.
+   */
+  allowDevelopmentKeys: boolean;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
+  const production = e.NODE_ENV === 'production';
 
   const origins = e.LATCH_ORIGINS ?? [`http://localhost:${e.PORT === 0 ? 3000 : e.PORT}`];
   const primaryHost = new URL(origins[0]!).hostname;
@@ -149,6 +159,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(
       'LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY: must be set when DATABASE_URL is set (generated development keys exist only for the embedded database)',
     );
+  } else if (production && !e.LATCH_ALLOW_DEVELOPMENT_KEYS) {
+    // The development keys sit in development-keys.json beside the database: whoever copies the
+    // data folder (a backup, a volume snapshot) can open every sealed secret and forge every hash.
+    problems.push(
+      'LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY: must be set when NODE_ENV=production (the generated development keys are stored beside the database, ' +
+        'so anyone with a copy of the data folder could open every sealed secret). Set LATCH_ALLOW_DEVELOPMENT_KEYS=true to run with them anyway.',
+    );
   }
   if (e.LATCH_SESSION_IDLE_SECONDS > e.LATCH_SESSION_ABSOLUTE_SECONDS) {
     problems.push('LATCH_SESSION_IDLE_SECONDS: must not exceed LATCH_SESSION_ABSOLUTE_SECONDS');
@@ -169,5 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.LATCH_TRUST_PROXY,
     aaguidFile: e.LATCH_AAGUID_FILE ?? null,
     logLevel: e.LATCH_LOG_LEVEL,
+    production,
+    allowDevelopmentKeys: e.LATCH_ALLOW_DEVELOPMENT_KEYS,
   };
 }

@@ -22,7 +22,12 @@ export const errorCodes = {
   user_verification_required: { status: 401, message: 'Unlock your passkey (PIN, fingerprint or face) to continue.' },
   /** The client may call PublicKeyCredential.signalUnknownCredential({rpId, credentialId}) from the details. */
   credential_unknown: { status: 401, message: 'This passkey is not known here. It may have been removed; choose another.' },
-  possible_cloned_authenticator: { status: 401, message: 'This passkey was refused because it may have been copied. Use another way to sign in.' },
+  /** A passkey whose sign counter went backwards (or was flagged so before) is refused until its owner clears the flag or removes it. */
+  possible_cloned_authenticator: {
+    status: 401,
+    message:
+      'This passkey was refused because it may have been copied. Sign in another way (another passkey, or your password and authenticator code), then on your account page remove this passkey, or confirm it is yours to use it again.',
+  },
   credential_already_registered: { status: 409, message: 'This passkey is already registered.' },
   weak_password: { status: 400, message: 'Choose a stronger password.' },
   ticket_invalid: { status: 401, message: 'This sign-in has expired or used up its attempts. Enter your password again.' },

@@ -9,6 +9,7 @@ import type { Keyring } from './crypto/keyring.ts';
 import { deleteStaleCeremonies } from './ceremonies/ceremonies.ts';
 import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export interface RunningServer {
@@ -39,12 +40,25 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     if (config.keys) {
       keyring = config.keys;
     } else {
+      // loadConfig refuses production without keys unless LATCH_ALLOW_DEVELOPMENT_KEYS says otherwise.
+      if (config.production && !config.allowDevelopmentKeys) {
+        throw new Error('NODE_ENV=production needs LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY (or LATCH_ALLOW_DEVELOPMENT_KEYS=true)');
+      }
       const keys = await loadOrCreateDevelopmentKeys(dataDir);
       keyring = keys.keyring;
-      logger.warn(
-        keys.created ? 'generated development keys' : 'using development keys',
-        { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
-      );
+      if (config.production) {
+        logger.error('RUNNING IN PRODUCTION WITH DEVELOPMENT KEYS', {
+          path: keys.path,
+          note:
+            'LATCH_ALLOW_DEVELOPMENT_KEYS=true: every TOTP secret is sealed with, and every session token and backup code hashed with, ' +
+            'keys stored in plain text beside the database. Anyone with a copy of the data folder can read them. Set LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY.',
+        });
+      } else {
+        logger.warn(
+          keys.created ? 'generated development keys' : 'using development keys',
+          { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
+        );
+      }
     }
   }
 
@@ -58,6 +72,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const port = typeof address === 'object' && address ? address.port : config.port;
   const sweep = setInterval(() => {
     deleteStaleCeremonies(db, clock.now()).catch((error: Error) => logger.warn('ceremony sweep failed', { errorName: error.name }));
+    deleteExpiredRateLimits(db, clock.now()).catch((error: Error) => logger.warn('rate-limit sweep failed', { errorName: error.name }));
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
 

@@ -36,7 +36,7 @@ describe('managing passkeys', () => {
       lastUsedAt: null,
     });
     const desk = await byCredential(key.credentials[0]!.id);
-    expect(desk).toMatchObject({ label: 'Desk key', authenticatorName: 'Example Corp Key', synced: false, transports: ['usb', 'nfc'], lastUsedAt: t.clock.now().toISOString() });
+    expect(desk).toMatchObject({ label: 'Desk key', authenticatorName: 'Example Corp Key', synced: false, transports: ['nfc', 'usb'], lastUsedAt: t.clock.now().toISOString() });
     expect(typeof desk.createdAt).toBe('string');
     // The configured file overrides a built-in name (keys compared case-insensitively).
     expect((await byCredential(apple.credentials[0]!.id)).authenticatorName).toBe('Apple Passwords');

@@ -55,7 +55,7 @@ describe("passkey ownership: one user's passkey never answers for another", () =
     const alice = await signedUpUser(t);
     const client = t.client();
     const { ceremonyId, options } = (await client.post('/api/signin/passkey/options', { username: alice.username.toUpperCase() })).body;
-    expect(options.allowCredentials).toEqual([{ id: alice.credential.id, type: 'public-key', transports: ['internal', 'hybrid'] }]);
+    expect(options.allowCredentials).toEqual([{ id: alice.credential.id, type: 'public-key', transports: ['hybrid', 'internal'] }]);
     const result = await client.post('/api/signin/passkey/verify', { ceremonyId, response: alice.authenticator.assert(options) });
     expect(result.status).toBe(200);
     expect(result.body.user.id).toBe(alice.user.id);

@@ -21,9 +21,24 @@ describe('a removed or unknown passkey', () => {
     expect((await auditRows(t, 'passkey.signin')).at(-1)!.details).toMatchObject({ reason: 'credential_revoked' });
   });
 
-  it('a credential never registered here gets the same code', async () => {
+  it('a credential never registered here, holding the user handle of an account here, gets the same code', async () => {
+    const { client } = await signedUpUser(t);
+    const handle = (await client.get('/api/session')).body.user.webauthnUserId as string;
     const stranger = new SoftAuthenticator();
-    // A passkey made for this site somewhere else (another deployment, a wiped database).
+    // A passkey made for this account somewhere else (another deployment, a database restored from an older backup).
+    stranger.register({
+      rp: { id: 'localhost', name: 'Latch' },
+      user: { id: handle, name: 'x', displayName: 'x' },
+      challenge: randomBytes(32).toString('base64url'),
+      pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
+    });
+    const run = await signInWithPasskey(t.client(), stranger);
+    expect(run.response.status).toBe(401);
+    expect(run.response.body.error).toMatchObject({ code: 'credential_unknown', credentialId: stranger.credentials[0]!.id });
+  });
+
+  it('a credential never registered here, for no account here, is not confirmed unknown (that would tell decoy ids from real ones)', async () => {
+    const stranger = new SoftAuthenticator();
     stranger.register({
       rp: { id: 'localhost', name: 'Latch' },
       user: { id: randomBytes(32).toString('base64url'), name: 'x', displayName: 'x' },
@@ -32,7 +47,7 @@ describe('a removed or unknown passkey', () => {
     });
     const run = await signInWithPasskey(t.client(), stranger);
     expect(run.response.status).toBe(401);
-    expect(run.response.body.error).toMatchObject({ code: 'credential_unknown', credentialId: stranger.credentials[0]!.id });
+    expect(run.response.body.error).toEqual({ code: 'passkey_verification_failed', message: expect.any(String) });
   });
 
   it("a disabled account's passkey cannot sign in", async () => {

@@ -44,7 +44,7 @@ describe('passkey sign-up', () => {
       backed_up: true,
       device_type: 'multiDevice',
       user_verified: true,
-      transports: ['internal', 'hybrid'],
+      transports: ['hybrid', 'internal'], // stored sorted, as browsers report them
     });
     expect(Number(factor.sign_count)).toBe(0);
     const user = await t.db.selectFrom('users').selectAll().where('id', '=', run.response.body.user.id).executeTakeFirstOrThrow();

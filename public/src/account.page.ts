@@ -102,7 +102,26 @@ function renderPasskeys(): void {
         lastUsed(factor.lastUsedAt),
       ),
     );
-    const item = h('li', { class: 'item', 'data-factor-id': factor.id, 'data-kind': 'passkey' }, main, h('div', { class: 'item-actions' }, rename, remove));
+    const actions = h('div', { class: 'item-actions' }, rename, remove);
+    if (factor.flagged) {
+      // Refused at sign-in: it may have been copied. The owner removes it, or vouches for it.
+      main.append(h('p', { class: 'notice', 'data-flagged': 'true' },
+        'Warning: this passkey was used in a way that suggests it may have been copied, so it is blocked. ' +
+        "If you don't recognise the recent activity, remove it. If it was you (for example, you restored your device from a backup), clear the warning."));
+      const clear = h('button', { type: 'button', class: 'button button-secondary button-small', 'aria-label': `This was me: clear the warning on ${name}` }, 'This was me – clear warning');
+      clear.addEventListener('click', () => void withBusy(clear, 'Clearing…', async () => {
+        try {
+          await post(`/api/factors/passkeys/${factor.id}/clear-flag`, {}, { purpose: 'clear the warning on this passkey' });
+          await refreshFactors();
+          messages.status(`“${name}” can sign in again.`);
+          void refreshActivity();
+        } catch (error) {
+          report(error);
+        }
+      }));
+      actions.prepend(clear);
+    }
+    const item = h('li', { class: 'item', 'data-factor-id': factor.id, 'data-kind': 'passkey' }, main, actions);
     rename.addEventListener('click', () => showRename(main, factor, rename));
     remove.addEventListener('click', () => void removeFactor(factor, remove, {
       title: `Remove “${name}”?`,

@@ -65,6 +65,8 @@ export function describeEvent(event: AuditEvent): string | null {
       return failed ? "Couldn't confirm it was you" : 'Confirmed it was you';
     case 'factor.rename':
       return `Renamed ${kindName(event)}`;
+    case 'factor.flag_cleared':
+      return `Confirmed ${kindName(event)} is yours after a warning`;
     case 'factor.revoke':
       return event.byAnotherUser ? `An administrator removed ${kindName(event)}` : `Removed ${kindName(event)}`;
     case 'factor.add':

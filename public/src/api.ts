@@ -202,6 +202,9 @@ export interface Factor {
   synced?: boolean;
   transports?: string[];
   credentialId?: string;
+  /** Refused at sign-in as a possible copy until cleared ("This was me") or removed. */
+  flagged?: boolean;
+  flaggedReason?: string | null;
   // backup codes
   remaining?: number;
   total?: number;

@@ -78,9 +78,9 @@ export async function listActivePasskeys(db: Executor, userId: string): Promise<
     .execute();
 }
 
-/** What allowCredentials / excludeCredentials name. */
+/** What allowCredentials / excludeCredentials name; transports sorted as browsers report them (rows stored before that was enforced too). */
 export function credentialDescriptor(factor: Pick<Factor, 'credential_id' | 'transports'>) {
-  return { id: factor.credential_id!, transports: factor.transports ?? [] };
+  return { id: factor.credential_id!, transports: [...(factor.transports ?? [])].sort() };
 }
 
 export function storedPublicKey(factor: Pick<Factor, 'public_key'>): Uint8Array<ArrayBuffer> {

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
+import { addressBucket } from './address-bucket.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -62,7 +63,27 @@ export async function resetRateLimit(db: Executor, key: string): Promise<void> {
 
 /** Key builders, so every caller spells the same counter the same way. */
 export const rateLimitKeys = {
-  secondFactorAccountAddress: (userId: string, address: string | null) => `2fa:account:${userId}:addr:${address ?? 'unknown'}`,
+  secondFactorAccountAddress: (userId: string, address: string | null) => `2fa:account:${userId}:addr:${addressBucket(address)}`,
   secondFactorAccount: (userId: string) => `2fa:account:${userId}`,
-  address: (scope: string, address: string | null) => `${scope}:addr:${address ?? 'unknown'}`,
+  address: (scope: string, address: string | null) => `${scope}:addr:${addressBucket(address)}`,
 };
+
+/**
+ * The longest window any rule uses (the account-wide second-factor ceiling, 24 h). Rows do not
+ * record their rule, so the sweep waits this long: a row whose window started earlier has
+ * started over for every rule, i.e. it counts nothing any more. Raise it with any longer rule.
+ */
+export const LONGEST_RATE_LIMIT_WINDOW_SECONDS = 24 * 60 * 60;
+
+/**
+ * Deletes the counters that no longer count: no lock in force (none, or ended) and a window
+ * older than the longest any rule uses. Run by the periodic sweep; returns how many went.
+ */
+export async function deleteExpiredRateLimits(db: Executor, now: Date): Promise<number> {
+  const windowsOver = addSeconds(now, -LONGEST_RATE_LIMIT_WINDOW_SECONDS);
+  const result = await db
+    .deleteFrom('rate_limits')
+    .where((eb) => eb.and([eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]), eb('window_started_at', '<=', windowsOver)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

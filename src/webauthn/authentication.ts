@@ -1,6 +1,7 @@
 import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Transaction } from 'kysely';
 import { consumeCeremony, createCeremony } from '../ceremonies/ceremonies.ts';
+import { ceremonyData } from '../ceremonies/data.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
@@ -15,7 +16,7 @@ import {
   storedPublicKey,
 } from '../factors/passkey.ts';
 import { queueNotification } from '../notifications/outbox.ts';
-import { findUserById, normalizeUsername } from '../users/users.ts';
+import { findUserById, findUserByWebAuthnUserId, normalizeUsername } from '../users/users.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
@@ -132,23 +133,53 @@ export async function finishPasskeyAssertion(
   if (purpose.kind === 'passkey_step_up' && (ceremony.user_id !== purpose.userId || ceremony.session_id !== purpose.sessionId)) {
     return refuse('ceremony_invalid', 'ceremony_of_another_session', { userId: signedInUserId });
   }
-  const mode: SignInMode = purpose.kind === 'passkey_step_up' || ceremony.data.mode === 'identified' ? 'identified' : 'discoverable';
+  // The data has a schema per kind: a row of another shape is no ceremony of ours.
+  const signInData = purpose.kind === 'passkey_signin' ? ceremonyData(ceremony, 'passkey_signin') : null;
+  const stepUpData = purpose.kind === 'passkey_step_up' ? ceremonyData(ceremony, 'passkey_step_up') : null;
+  if (!signInData && !stepUpData) return refuse('ceremony_invalid', 'ceremony_data_invalid', { userId: signedInUserId });
+  const mode: SignInMode = purpose.kind === 'passkey_step_up' || signInData?.mode === 'identified' ? 'identified' : 'discoverable';
 
-  // A removed or never-registered credential: tell the client which, so the browser can forget it.
   const factor = await findPasskeyForUpdate(trx, input.response.id);
-  if (!factor || factor.status !== 'active') {
-    return refuse('credential_unknown', factor ? 'credential_revoked' : 'credential_unknown', {
-      userId: factor?.user_id ?? signedInUserId,
-      factorId: factor?.id ?? null,
-      details: { credentialId: input.response.id, rpId: rp.id },
-    });
+  const forgetIt = { credentialId: input.response.id, rpId: rp.id };
+
+  // A credential id we never registered. `credential_unknown` carries the id so the browser can
+  // forget it (signalUnknownCredential) — but it must not tell a prober which ids are real:
+  // username-first options hand out real ids for real users and decoys for everyone else, and a
+  // junk assertion under a real id fails its signature (`passkey_verification_failed`).
+  // - identified (options named a user, or a step-up): the browser could only offer an id the
+  //   options listed, so an unknown id is a decoy or junk; answer exactly like a bad signature.
+  // - discoverable: say `credential_unknown` only when the user handle names an account here —
+  //   the authenticator holds that random 256-bit handle, a prober who harvested ids does not.
+  //   A passkey left over from a wiped database or another deployment is then not signalled
+  //   away; that costs the user a stale entry in the passkey picker, not an account.
+  if (!factor) {
+    const owner = mode === 'discoverable' && userHandleOf(input.response) ? await findUserByWebAuthnUserId(trx, userHandleOf(input.response)!) : null;
+    if (!owner) return refuse('passkey_verification_failed', 'credential_unknown', { userId: signedInUserId });
+    return refuse('credential_unknown', 'credential_unknown', { userId: owner.id, details: forgetIt });
+  }
+  // A removed credential: say so (so the browser forgets it) only to whoever proves they hold its
+  // key — the signature must verify against the stored public key. Anyone else (a prober replaying
+  // an id harvested from earlier sign-in options) gets the answer a bad signature gets, whatever
+  // the mode: a revoked id must not confirm that its username once had a passkey.
+  if (factor.status !== 'active') {
+    const check = factor.public_key
+      ? await checkAssertion(
+          rp,
+          input.response,
+          ceremony.challenge!,
+          { credentialId: factor.credential_id!, publicKey: storedPublicKey(factor), transports: factor.transports },
+          { requireUserVerification: false },
+        )
+      : null;
+    if (!check?.ok) return refuse('passkey_verification_failed', 'credential_revoked', { userId: factor.user_id, factorId: factor.id });
+    return refuse('credential_unknown', 'credential_revoked', { userId: factor.user_id, factorId: factor.id, details: forgetIt });
   }
   // The options named a user (or the session is someone's): another user's passkey does not answer for them.
   if (mode === 'identified' && factor.user_id !== ceremony.user_id) {
     return refuse('passkey_verification_failed', 'credential_of_another_user', { userId: ceremony.user_id, factorId: factor.id });
   }
   const user = await findUserById(trx, factor.user_id);
-  if (!user) return refuse('credential_unknown', 'credential_unknown', { details: { credentialId: input.response.id, rpId: rp.id } });
+  if (!user) return refuse('passkey_verification_failed', 'credential_unknown', { factorId: factor.id });
 
   // WebAuthn §7.2 step 6: the user handle, required when nobody was named, must be the credential's owner.
   const userHandle = input.response.response.userHandle;
@@ -160,7 +191,7 @@ export async function finishPasskeyAssertion(
   }
 
   // Decided when the step-up started (see startPasskeyStepUp); a missing flag means required.
-  const requireUserVerification = purpose.kind === 'passkey_step_up' && ceremony.data.requireUserVerification !== false;
+  const requireUserVerification = stepUpData?.requireUserVerification ?? false;
   const check = await checkAssertion(
     rp,
     input.response,
@@ -177,6 +208,17 @@ export async function finishPasskeyAssertion(
   // BE is fixed when the credential is made (§6.1.3): a change means this is not the key we registered.
   if (assertion.backupEligible !== factor.backup_eligible) {
     return refuse('passkey_verification_failed', 'backup_eligibility_changed', { userId: user.id, factorId: factor.id });
+  }
+  // Flagged as a possible clone earlier: refused, whatever its counter says now — a clone that ran
+  // its counter ahead would otherwise win, and the genuine key be refused. Judged after the
+  // signature, so only a holder of the key learns of the flag. The owner clears it from another
+  // factor's session (POST /api/factors/passkeys/{id}/clear-flag) or removes the passkey.
+  if (factor.flagged_at !== null) {
+    return refuse('possible_cloned_authenticator', 'passkey_flagged', {
+      userId: user.id,
+      factorId: factor.id,
+      auditDetails: { flaggedReason: factor.flagged_reason },
+    });
   }
   // A counter that does not grow: two copies of the key exist. Refuse, and flag it — the flag commits with the refusal.
   const storedCount = Number(factor.sign_count);
@@ -202,9 +244,6 @@ export async function finishPasskeyAssertion(
   return { ok: true, value: { user, factor, userVerified: assertion.userVerified } };
 }
 
-/** The session a passkey proof earns: with user verification two factors and phishing-resistant; without, one. */
-export function passkeyAssurance(userVerified: boolean) {
-  return userVerified
-    ? { amr: ['passkey', 'uv'], aal: 2 as const, phishingResistant: true }
-    : { amr: ['passkey'], aal: 1 as const, phishingResistant: false };
+function userHandleOf(response: AuthenticationResponseJSON): string | null {
+  return response.response.userHandle || null;
 }

@@ -45,9 +45,14 @@ export type WebAuthnFailureReason =
   | 'algorithm_unsupported'
   | 'signature_invalid'
   | 'attestation_invalid'
+  | 'credential_id_mismatch'
+  | 'credential_id_too_long'
   | 'malformed_response';
 
 export type WebAuthnCheck<T> = { ok: true; value: T } | { ok: false; reason: WebAuthnFailureReason };
+
+/** WebAuthn §6.1: a credential id is at most 1023 bytes (a longer one cannot be named in sign-in options). */
+export const MAX_CREDENTIAL_ID_BYTES = 1023;
 
 /** What a verified registration tells us: everything the passkey row stores but the user's label. */
 export type VerifiedAttestation = Omit<NewPasskey, 'label'>;
@@ -71,6 +76,11 @@ export async function checkAttestation(
     });
     if (!result.verified) return { ok: false, reason: 'attestation_invalid' };
     const info = result.registrationInfo;
+    // WebAuthn §7.1 step 23: the id in the authenticator data is the credential; the browser's
+    // `id`/`rawId` must name the same one, or we would store a passkey no sign-in can find.
+    if (info.credential.id !== response.id || response.rawId !== response.id) return { ok: false, reason: 'credential_id_mismatch' };
+    // §7.1 step 22: longer ids are refused (they cannot be named in options, nor fit the index).
+    if (Buffer.from(info.credential.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES) return { ok: false, reason: 'credential_id_too_long' };
     return {
       ok: true,
       value: {
@@ -140,9 +150,12 @@ export async function checkAssertion(
 
 const KNOWN_TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 
-/** Transports are client-supplied hints: keep the known ones, once each. */
+/**
+ * Transports are client-supplied hints: keep the known ones, once each, sorted — as browsers
+ * report them (getTransports() is sorted), so a stored list never stands out from decoys.
+ */
 export function sanitizeTransports(transports: readonly string[] | undefined | null): string[] {
-  return [...new Set((transports ?? []).filter((transport) => KNOWN_TRANSPORTS.has(transport)))];
+  return [...new Set((transports ?? []).filter((transport) => KNOWN_TRANSPORTS.has(transport)))].sort();
 }
 
 /**

@@ -46,6 +46,8 @@ export interface Tamper {
   coseAlg?: number;
   /** Register this credential id instead of a fresh random one. */
   credentialIdBytes?: Buffer;
+  /** Registration: the browser's `id`/`rawId`, when it should differ from the id in the authenticator data. */
+  responseId?: string;
   /** Assert with this credential (otherwise the first one the options allow). */
   credential?: SoftCredential;
 }
@@ -105,8 +107,8 @@ export class SoftAuthenticator {
     );
     this.credentials.push(credential);
     return {
-      id: credential.id,
-      rawId: credential.id,
+      id: tamper.responseId ?? credential.id,
+      rawId: tamper.responseId ?? credential.id,
       type: 'public-key',
       response: {
         clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper),

@@ -21,7 +21,12 @@ const AuditEventSchema = z
 
 const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  before: z.string().regex(/^\d{1,19}$/, 'must be an event id').optional(),
+  // Event ids are bigint: a larger number would overflow in the query (a 500), not just find nothing.
+  before: z
+    .string()
+    .regex(/^\d{1,19}$/, 'must be an event id')
+    .refine((value) => BigInt(value) <= 9223372036854775807n, 'must be an event id')
+    .optional(),
 });
 
 export function auditRoutes(deps: AppDeps) {

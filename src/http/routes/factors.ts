@@ -7,6 +7,7 @@ import { requesterOf, type AppDeps } from '../context.ts';
 import { authOf, requireSession } from '../middleware/session.ts';
 import { clearSessionCookie } from '../session-cookie.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
+import { wellFormedText } from '../schemas.ts';
 
 export const FactorSchema = z
   .object({
@@ -21,7 +22,7 @@ export const FactorSchema = z
   .openapi('Factor');
 
 const FactorIdParams = z.object({ id: z.uuid() });
-export const LabelSchema = z.string().trim().min(1).max(64);
+export const LabelSchema = wellFormedText().trim().min(1).max(64);
 
 /** The kind-independent factor routes: list, rename, revoke. Adding a factor lives with its kind. */
 export function factorRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNames) {

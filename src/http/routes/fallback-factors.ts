@@ -8,6 +8,7 @@ import { requesterOf, type AppDeps } from '../context.ts';
 import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { setEstablishedSession } from '../session-cookie.ts';
+import { PasswordSchema } from '../schemas.ts';
 import { FactorSchema, LabelSchema } from './factors.ts';
 import { publicSession } from './session-present.ts';
 import { CodeSchema, EnrollmentSchema } from './totp-shared.ts';
@@ -69,7 +70,7 @@ export function fallbackFactorRoutes(deps: AppDeps) {
       path: '/api/factors/password',
       tags: ['Factors'],
       summary: 'Set or change the password (a change ends other sessions and forgets remembered browsers)',
-      request: jsonBody(z.object({ newPassword: z.string().max(4096) })),
+      request: jsonBody(z.object({ newPassword: PasswordSchema })),
       responses: { 200: jsonContent(z.object({ factor: FactorSchema, endedSessions: z.number() }), 'Set'), ...errorResponses },
     }),
     async (c) => {

@@ -12,7 +12,7 @@ import { relyingPartyFrom } from '../../webauthn/relying-party.ts';
 import { requesterOf, type AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
-import { UsernameSchema } from '../schemas.ts';
+import { displayNameSchema, NewUsernameSchema, UsernameSchema } from '../schemas.ts';
 import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { setEstablishedSession } from '../session-cookie.ts';
@@ -27,8 +27,8 @@ export const passkeyRateLimits = {
 } as const satisfies Record<string, RateLimitRule>;
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
-/** WebAuthn caps credential ids at 1023 bytes. */
-const CredentialIdSchema = base64url.min(1).max(1366);
+/** WebAuthn caps credential ids at 1023 bytes: 1364 base64url characters. */
+const CredentialIdSchema = base64url.min(1).max(1364);
 const CeremonyIdSchema = z.string().min(1).max(128);
 
 /** The JSON form of a PublicKeyCredential, as @simplewebauthn/browser hands it over; `response` differs per ceremony. */
@@ -79,7 +79,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       path: '/api/signup/passkey/options',
       tags: ['Passkeys'],
       summary: 'Start signing up with a passkey',
-      request: jsonBody(z.object({ username: UsernameSchema, displayName: z.string().trim().max(128).optional() })),
+      request: jsonBody(z.object({ username: NewUsernameSchema, displayName: displayNameSchema(128).optional() })),
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {

@@ -8,6 +8,7 @@ import { readDeviceCookie, setDeviceCookie } from '../device-cookie.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { setEstablishedSession } from '../session-cookie.ts';
+import { PasswordSchema, wellFormedText } from '../schemas.ts';
 import { UserSchema } from './session.ts';
 import { CodeSchema } from './totp-shared.ts';
 
@@ -30,7 +31,7 @@ export function passwordSigninRoutes(deps: AppDeps) {
       path: '/api/signin/password',
       tags: ['Sign-in'],
       summary: 'First step of the fallback: the password. Answers a ticket for the second factor (or signs in on a remembered browser)',
-      request: jsonBody(z.object({ username: z.string().max(256), password: z.string().max(4096) })),
+      request: jsonBody(z.object({ username: wellFormedText().max(256), password: PasswordSchema })),
       responses: {
         200: jsonContent(
           z.union([z.object({ ticket: z.string(), methods: z.array(z.enum(SECOND_FACTOR_METHODS)) }), z.object({ user: UserSchema })]),

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { finishTotpSignUp, startTotpSignUp } from '../../auth/sign-up/totp.ts';
 import { publicUser } from '../../users/users.ts';
 import { requesterOf, type AppDeps } from '../context.ts';
-import { UsernameSchema } from '../schemas.ts';
+import { displayNameSchema, NewUsernameSchema, PasswordSchema } from '../schemas.ts';
 import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { setEstablishedSession } from '../session-cookie.ts';
@@ -23,7 +23,7 @@ export function totpSignupRoutes(deps: AppDeps) {
       path: '/api/signup/totp/start',
       tags: ['Sign-up'],
       summary: 'Start a password + authenticator-app sign-up',
-      request: jsonBody(z.object({ username: UsernameSchema, password: z.string().max(4096), displayName: z.string().trim().max(64).optional() })),
+      request: jsonBody(z.object({ username: NewUsernameSchema, password: PasswordSchema, displayName: displayNameSchema(64).optional() })),
       responses: { 200: jsonContent(EnrollmentSchema, 'Scan or type the secret, then confirm a code'), 409: jsonContent(z.any(), 'Username taken'), ...errorResponses },
     }),
     async (c) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { perSubjectThrottle } from '../src/lockout/second-factor.ts';
 import { createTestApp } from './helpers/app.ts';
-import { passwordStep, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+import { passwordStep, signInWithTotp, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+import { SESSION_COOKIE } from '../src/http/session-cookie.ts';
 
 const t = await createTestApp();
 
@@ -102,6 +103,23 @@ describe('second-factor brute force', () => {
     const user = await signUpWithTotp(t, client);
     for (let i = 0; i < 5; i++) expect((await client.post('/api/step-up/totp', { code: notTheCode(user) })).status).toBe(401);
     expect((await client.post('/api/step-up/totp', { code: user.code() })).status).toBe(429);
+  });
+
+  it('a stolen session cannot spread step-up guesses over many addresses: five per session, then refused', async () => {
+    const owner = t.client({ clientAddress: '192.0.2.90' });
+    const user = await signUpWithTotp(t, owner);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const thief = t.client({ clientAddress: `198.51.100.${100 + i}` });
+      thief.cookies.set(SESSION_COOKIE, owner.sessionToken!);
+      statuses.push((await thief.post('/api/step-up/totp', { code: notTheCode(user) })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // The owner's other sessions are not held by this session's count.
+    const fresh = t.client({ clientAddress: '192.0.2.91' });
+    expect((await signInWithTotp(t, fresh, user)).status).toBe(200);
+    t.clock.advance(6 * 60);
+    expect((await fresh.post('/api/step-up/totp', { code: user.code() })).status).toBe(200);
   });
 
   it('a wrong enrollment code never activates the authenticator', async () => {

@@ -11,7 +11,7 @@ import { rotateSession } from '../sessions/sessions.ts';
 import { finishPasskeyAssertion, startPasskeyStepUp } from '../webauthn/authentication.ts';
 import type { RelyingParty } from '../webauthn/relying-party.ts';
 import { runPasskeyCeremony } from './passkey-ceremony.ts';
-import { signedIn, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
+import { byOwner, signedIn, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
 
 /**
  * Records a fresh proof on the requester's session: the factor joins the session's `factor_ids`
@@ -19,16 +19,15 @@ import { signedIn, type AuthDeps, type EstablishedSession, type Requester } from
  * rotates (a token seen before the step-up is worthless after it), and the audit row is written.
  */
 export async function completeStepUp(trx: Transaction<Database>, deps: AuthDeps, requester: Requester, proof: StepUpProof): Promise<EstablishedSession> {
-  const { session, user } = signedIn(requester);
+  const current = signedIn(requester);
+  const { session } = current;
   const assurance = stepUpAssurance(proof);
   const rotated = await rotateSession(trx, deps.keyring, session.id, requester.now, { stepUp: true, ...assurance });
   if (!rotated) throw new LatchError('unauthenticated');
   await recordAudit(trx, requester, {
     action: 'session.step_up',
     outcome: 'success',
-    actorUserId: user.id,
-    subjectUserId: user.id,
-    sessionId: session.id,
+    ...byOwner(current),
     factorId: proof.factorId,
     details: { method: proof.method },
   });
@@ -41,7 +40,8 @@ export async function completeStepUp(trx: Transaction<Database>, deps: AuthDeps,
  * more checks than the limits allow.
  */
 export async function stepUpWithTotp(deps: AuthDeps, requester: Requester, input: { code: string }): Promise<EstablishedSession> {
-  const { session, user } = signedIn(requester);
+  const current = signedIn(requester);
+  const { session, user } = current;
   const totp = await findActiveTotp(deps.db, user.id);
   if (!totp) throw new LatchError('totp_not_enrolled');
   if (totp.bound_session_id === session.id) throw new LatchError('factor_bound_in_session');
@@ -53,7 +53,7 @@ export async function stepUpWithTotp(deps: AuthDeps, requester: Requester, input
     return completeStepUp(trx, deps, requester, { method: 'totp', factorId: totp.id });
   });
   if (stepped) return stepped;
-  await recordAudit(deps.db, requester, { action: 'session.step_up', outcome: 'failure', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, factorId: totp.id, details: { method: 'totp' } });
+  await recordAudit(deps.db, requester, { action: 'session.step_up', outcome: 'failure', ...byOwner(current), factorId: totp.id, details: { method: 'totp' } });
   throw new LatchError('code_invalid');
 }
 

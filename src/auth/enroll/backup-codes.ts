@@ -5,7 +5,7 @@ import { findActiveFactorOfKind } from '../../factors/factors.ts';
 import { revokeFactor } from '../../factors/revocation.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 /**
  * A new set of backup codes, shown once. The old set ends through the one revocation path: its
@@ -34,9 +34,7 @@ export async function regenerateBackupCodes(deps: AuthDeps, requester: Requester
     await recordAudit(trx, requester, {
       action: 'backup_codes.regenerate',
       outcome: 'success',
-      actorUserId: user.id,
-      subjectUserId: user.id,
-      sessionId: session.id,
+      ...byOwner(current),
       factorId: factor.id,
       details: { replacedFactorId: old?.id ?? null, endedSessions },
     });

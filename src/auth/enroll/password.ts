@@ -5,7 +5,7 @@ import { revokeRememberedDevices } from '../../factors/revocation.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
 import { revokeOtherSessions } from '../../sessions/sessions.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 /**
  * Sets or changes the password. A change ends the user's other sessions and forgets every
@@ -30,9 +30,7 @@ export async function setPassword(deps: AuthDeps, requester: Requester, input: {
     await recordAudit(trx, requester, {
       action: created ? 'factor.add' : 'password.change',
       outcome: 'success',
-      actorUserId: user.id,
-      subjectUserId: user.id,
-      sessionId: session.id,
+      ...byOwner(current),
       factorId: factor.id,
       details: { kind: 'password', endedSessions: endedSessions.length, forgottenDevices: forgottenDevices.length },
     });

@@ -9,7 +9,7 @@ import { findActiveFactorOfKind } from '../../factors/factors.ts';
 import { defaultTotpParameters, findActiveTotp, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from '../sign-up/totp.ts';
 import { presentEnrollment, type TotpEnrollment } from './totp-enrollment.ts';
 
@@ -51,7 +51,7 @@ export async function finishAddingTotp(
   const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
   const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
   if (step === null) {
-    await recordAudit(deps.db, requester, { action: 'factor.add', outcome: 'failure', actorUserId: user.id, subjectUserId: user.id, sessionId: session.id, details: { kind: 'totp', reason: 'code_invalid' } });
+    await recordAudit(deps.db, requester, { action: 'factor.add', outcome: 'failure', ...byOwner(current), details: { kind: 'totp', reason: 'code_invalid' } });
     throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
   }
 
@@ -71,9 +71,7 @@ export async function finishAddingTotp(
     await recordAudit(trx, requester, {
       action: 'factor.add',
       outcome: 'success',
-      actorUserId: user.id,
-      subjectUserId: user.id,
-      sessionId: session.id,
+      ...byOwner(current),
       factorId: factor.id,
       details: { kind: 'totp', backupCodesCreated: backup !== null },
     });

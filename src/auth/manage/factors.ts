@@ -5,9 +5,10 @@ import { renameFactor } from '../../factors/factors.ts';
 import { clearPasskeyFlag } from '../../factors/passkey-flag.ts';
 import { revokeFactor } from '../../factors/revocation.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { assertIdShape, byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 export async function renameOwnFactor(deps: AuthDeps, requester: Requester, input: { factorId: string; label: string }): Promise<Factor> {
+  assertIdShape(input.factorId, 'factor_not_found');
   const current = signedIn(requester);
   const { session, user } = current;
   return deps.db.transaction().execute(async (trx) => {
@@ -17,9 +18,7 @@ export async function renameOwnFactor(deps: AuthDeps, requester: Requester, inpu
     await recordAudit(trx, requester, {
       action: 'factor.rename',
       outcome: 'success',
-      actorUserId: user.id,
-      subjectUserId: user.id,
-      sessionId: session.id,
+      ...byOwner(current),
       factorId: input.factorId,
       details: { kind: renamed.kind, label: input.label },
     });
@@ -33,6 +32,7 @@ export async function renameOwnFactor(deps: AuthDeps, requester: Requester, inpu
  * on the factor and ended with it.
  */
 export async function removeOwnFactor(deps: AuthDeps, requester: Requester, input: { factorId: string }): Promise<{ factor: Factor; endedSessions: number; signedOut: boolean }> {
+  assertIdShape(input.factorId, 'factor_not_found');
   const current = signedIn(requester);
   const { session, user } = current;
   const result = await deps.db.transaction().execute(async (trx) => {
@@ -49,6 +49,7 @@ export async function removeOwnFactor(deps: AuthDeps, requester: Requester, inpu
  * step-up, which the flagged passkey itself cannot give).
  */
 export async function clearOwnPasskeyFlag(deps: AuthDeps, requester: Requester, input: { factorId: string }): Promise<Factor> {
+  assertIdShape(input.factorId, 'factor_not_found');
   const current = signedIn(requester);
   const { session, user } = current;
   const result = await deps.db.transaction().execute(async (trx) => {

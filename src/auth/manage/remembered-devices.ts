@@ -3,7 +3,7 @@ import { LatchError } from '../../errors.ts';
 import { findRememberedDevice } from '../../factors/remembered-devices.ts';
 import { revokeRememberedDevices } from '../../factors/revocation.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { assertIdShape, byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 /** Which remembered device, if any, the browser's device token names. */
 export async function currentDeviceId(deps: AuthDeps, requester: Requester, deviceToken: string | null): Promise<string | null> {
@@ -20,6 +20,7 @@ export async function forgetRememberedBrowsers(
   requester: Requester,
   input: { deviceId: string | null; deviceToken: string | null },
 ): Promise<{ forgotten: number; endedSessions: number; forgotThisBrowser: boolean }> {
+  if (input.deviceId !== null) assertIdShape(input.deviceId, 'remembered_device_not_found');
   const current = signedIn(requester);
   const { session, user } = current;
   const thisBrowser = await currentDeviceId(deps, requester, input.deviceToken);
@@ -30,9 +31,7 @@ export async function forgetRememberedBrowsers(
     await recordAudit(trx, requester, {
       action: 'remembered_device.forget',
       outcome: 'success',
-      actorUserId: user.id,
-      subjectUserId: user.id,
-      sessionId: session.id,
+      ...byOwner(current),
       details: { deviceIds: revoked.deviceIds, all: input.deviceId === null, endedSessions: revoked.endedSessionIds.length },
     });
     return revoked;

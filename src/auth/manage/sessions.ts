@@ -2,13 +2,14 @@ import { recordAudit } from '../../audit/audit.ts';
 import { LatchError } from '../../errors.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
 import { revokeOtherSessions, revokeSession } from '../../sessions/sessions.ts';
-import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
+import { assertIdShape, byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 export async function signOut(deps: AuthDeps, requester: Requester): Promise<void> {
-  const { session } = signedIn(requester);
+  const current = signedIn(requester);
+  const { session } = current;
   await deps.db.transaction().execute(async (trx) => {
     await revokeSession(trx, session.id, 'signed_out', requester.now);
-    await recordAudit(trx, requester, { action: 'session.sign_out', outcome: 'success', actorUserId: session.user_id, subjectUserId: session.user_id, sessionId: session.id });
+    await recordAudit(trx, requester, { action: 'session.sign_out', outcome: 'success', ...byOwner(current) });
   });
 }
 
@@ -17,6 +18,7 @@ export async function signOut(deps: AuthDeps, requester: Requester): Promise<voi
  * "end other sessions" does one at a time, so it needs what that needs.
  */
 export async function endOwnSession(deps: AuthDeps, requester: Requester, input: { sessionId: string }): Promise<{ signedOut: boolean }> {
+  assertIdShape(input.sessionId, 'session_not_found');
   const current = signedIn(requester);
   const { session } = current;
   const signedOut = input.sessionId === session.id;
@@ -27,9 +29,7 @@ export async function endOwnSession(deps: AuthDeps, requester: Requester, input:
     await recordAudit(trx, requester, {
       action: 'session.end',
       outcome: 'success',
-      actorUserId: session.user_id,
-      subjectUserId: session.user_id,
-      sessionId: session.id,
+      ...byOwner(current),
       details: { endedSessionId: input.sessionId },
     });
   });
@@ -45,9 +45,7 @@ export async function endOtherSessions(deps: AuthDeps, requester: Requester): Pr
     await recordAudit(trx, requester, {
       action: 'session.revoke_others',
       outcome: 'success',
-      actorUserId: session.user_id,
-      subjectUserId: session.user_id,
-      sessionId: session.id,
+      ...byOwner(current),
       details: { ended: ids.length },
     });
     return { ended: ids.length };

@@ -35,7 +35,6 @@ describe(`however many codes arrive at once, at most ${limit} are checked per wi
     const checked = responses.filter((response) => response.status === 401 || response.status === 200);
     expect(checked.length).toBeLessThanOrEqual(limit);
     expect(responses.filter((response) => response.status === 429)).toHaveLength(codes.length - checked.length);
-    for (const response of responses) expect([200, 401, 429]).toContain(response.status);
     // What the audit log saw agrees: no more checks than the limit, whatever the order.
     const audited = await t.db.selectFrom('audit_events').select('outcome').where('subject_user_id', '=', user.userId).where('action', '=', 'session.step_up').execute();
     expect(audited.length).toBe(checked.length);

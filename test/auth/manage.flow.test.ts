@@ -226,3 +226,20 @@ describe('forgetRememberedBrowsers (without HTTP)', () => {
     expect(await currentDeviceId(f.deps, await signedInAs(f, here.established), token)).not.toBeNull();
   });
 });
+
+describe('ids that are not ids, and no session (entry points without HTTP validation)', () => {
+  it('a malformed factor, session or browser id answers not-found, never a database error', async () => {
+    const user = await signUpTotpUser(f);
+    const requester = await signedInAs(f, user.established);
+    await expect(renameOwnFactor(f.deps, requester, { factorId: 'nope', label: 'x' })).rejects.toMatchObject({ code: 'factor_not_found' });
+    await expect(removeOwnFactor(f.deps, requester, { factorId: "1' or '1'='1" })).rejects.toMatchObject({ code: 'factor_not_found' });
+    await expect(endOwnSession(f.deps, requester, { sessionId: 'not-a-uuid' })).rejects.toMatchObject({ code: 'session_not_found' });
+    await expect(forgetRememberedBrowsers(f.deps, requester, { deviceId: 'x', deviceToken: null })).rejects.toMatchObject({ code: 'remembered_device_not_found' });
+    expect((await factorsOf(f, user.user.id)).every((factor) => factor.status === 'active')).toBe(true);
+  });
+
+  it('a flow that needs a session, called without one, answers unauthenticated', async () => {
+    await expect(signOut(f.deps, anonymous(f))).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(endOtherSessions(f.deps, anonymous(f))).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});

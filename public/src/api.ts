@@ -56,7 +56,7 @@ export interface ApiOptions {
   purpose?: string;
   /** False for the step-up calls themselves, and for sign-in pages where 401 is an answer. */
   stepUp?: boolean;
-  /** False where a 401 is an expected answer (sign-in, the session probe). */
+  /** False where `unauthenticated` is an expected answer (the session probe). */
   redirectOnUnauthenticated?: boolean;
 }
 
@@ -120,7 +120,9 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   }
   if (!response.ok) {
     const error = await readError(response);
-    if (error.status === 401 && options.redirectOnUnauthenticated !== false && unauthenticatedHandler) {
+    // Only `unauthenticated` means the session ended. Other 401s (a wrong code, a passkey that
+    // did not verify) are answers for the form or dialog that asked, which keeps its state.
+    if (error.code === 'unauthenticated' && options.redirectOnUnauthenticated !== false && unauthenticatedHandler) {
       unauthenticatedHandler();
     }
     throw error;
@@ -241,7 +243,7 @@ export async function currentSession(): Promise<{ user: User; session: SessionIn
     setRelyingPartyId(current.rpId);
     return current;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
+    if (error instanceof ApiError && error.code === 'unauthenticated') return null;
     throw error;
   }
 }

@@ -1,0 +1,88 @@
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import {
+  describeInBrowser,
+  expectHidden,
+  expectVisible,
+  nextCode,
+  openTab,
+  signUpWithAuthenticatorApp,
+  signUpWithPasskey,
+  totp,
+  useServerAndBrowser,
+} from './helpers.ts';
+
+/** Past the five minutes within which adding a factor needs no fresh proof. */
+const STEP_UP_DUE_SECONDS = 6 * 60;
+
+/** Six digits that are not the right code now (nor a step either side). */
+function wrongCodeFor(secret: string, now: Date): string {
+  const valid = new Set([-1, 0, 1].map((step) => totp(secret, new Date(now.getTime() + step * 30_000))));
+  for (let n = 0; ; n++) {
+    const candidate = String(n).padStart(6, '0');
+    if (!valid.has(candidate)) return candidate;
+  }
+}
+
+async function stillOnAccountPage(page: Page) {
+  expect(new URL(page.url()).pathname).toBe('/account');
+}
+
+/**
+ * Issue 12, point 1: the client treated every 401 as "your session ended", so one mistyped code
+ * sent the browser to the sign-in page and back: the step-up dialog or the authenticator setup
+ * was gone, no error was shown, and a retry made a new key the user had not scanned.
+ */
+describeInBrowser('a wrong code is an answer for the form that asked, not a signed-out session', () => {
+  const env = useServerAndBrowser();
+
+  it('a wrong step-up code keeps the dialog open and says so; the right code then goes on with the action', async () => {
+    const { page } = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(page, env.latch);
+    env.latch.clock.advance(STEP_UP_DUE_SECONDS);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    const dialog = page.locator('#step-up');
+    await expectVisible(dialog);
+
+    await dialog.locator('#step-up-code').fill(wrongCodeFor(user.secret, env.latch.clock.now()));
+    await dialog.getByRole('button', { name: 'Confirm with code' }).click();
+    const error = dialog.locator('.message-error');
+    await expectVisible(error);
+    expect(await error.textContent()).toContain("That code didn't work");
+    await expectVisible(dialog);
+    await stillOnAccountPage(page);
+
+    await dialog.locator('#step-up-code').fill(nextCode(env.latch, user));
+    await dialog.getByRole('button', { name: 'Confirm with code' }).click();
+    await expectHidden(dialog);
+    await page.locator('#passkey-list [data-kind="passkey"]').first().waitFor({ timeout: 15_000 });
+    await stillOnAccountPage(page);
+  });
+
+  it('a wrong code while setting up an authenticator app keeps the same key on screen; the right code for it then works', async () => {
+    const { page } = await openTab(env.browser);
+    await signUpWithPasskey(page, env.latch);
+    await page.getByRole('button', { name: 'Set a password' }).click();
+    await page.locator('#new-password').fill('correct horse battery staple 42');
+    await page.locator('#new-password-again').fill('correct horse battery staple 42');
+    await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Password set.');
+
+    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    const secretField = page.locator('#account-totp-secret');
+    await expectVisible(secretField);
+    const secret = (await secretField.getAttribute('data-secret')) ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]+=*$/);
+
+    await page.locator('#account-totp-code').fill(wrongCodeFor(secret, env.latch.clock.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.waitForFunction(() => (document.querySelector('#error')?.textContent ?? '').includes("didn't match"));
+    await stillOnAccountPage(page);
+    expect(await page.locator('#account-totp-secret').getAttribute('data-secret')).toBe(secret);
+
+    await page.locator('#account-totp-code').fill(totp(secret, env.latch.clock.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await expectVisible(page.locator('#backup-codes'));
+    expect(await page.locator('#totp-body [data-kind="totp"]').count()).toBe(1);
+  });
+});

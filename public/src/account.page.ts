@@ -571,8 +571,20 @@ byId('sign-out').addEventListener('click', async (event) => {
   });
 });
 
+/**
+ * One device-bound passkey and nothing else that can sign in: one lost phone from losing the
+ * account. Said plainly while it is true (right after a passkey sign-up too, which lands here).
+ */
+function renderSingleWayIn(): void {
+  const passkeys = factors.filter((factor) => factor.kind === 'passkey');
+  const has = (kind: Factor['kind']) => factors.some((factor) => factor.kind === kind);
+  const fallback = has('password') && (has('totp') || has('backup_codes'));
+  byId('single-way-in').hidden = !(passkeys.length === 1 && !passkeys[0]!.synced && !fallback);
+}
+
 async function refreshFactors(): Promise<void> {
   factors = await listFactors();
+  renderSingleWayIn();
   renderPasskeys();
   renderTotp();
   renderCodes();

@@ -32,7 +32,7 @@ export const errorCodes = {
   weak_password: { status: 400, message: 'Choose a stronger password.' },
   ticket_invalid: { status: 401, message: 'This sign-in has expired or used up its attempts. Enter your password again.' },
   code_invalid: { status: 401, message: 'That code did not work. Check it and try again.' },
-  locked_out: { status: 429, message: 'Too many wrong codes. Wait a while or sign in with a passkey.' },
+  locked_out: { status: 429, message: 'Too many wrong codes. Wait until the lock ends (retryAfterSeconds), then try again.' },
   totp_already_enrolled: { status: 409, message: 'You already have an authenticator app; remove it before adding another.' },
   totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
   factor_bound_in_session: { status: 403, message: 'A way to sign in added in this session cannot confirm it is you here. Use one you had before, or sign in again.' },

@@ -142,8 +142,19 @@ export function isWrongCode(error: unknown): error is ApiError {
   return error instanceof ApiError && (error.code === 'code_invalid' || error.code === 'invalid_credentials');
 }
 
-/** " 2 attempts left." when the server says few remain; otherwise nothing. */
+/** The time, on the user's clock, at which something `seconds` from now happens: "14:32". */
+export function clockTimeIn(seconds: number): string {
+  return new Date(Date.now() + seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * " 2 attempts left." when the server says few remain; when this try started a lock, when it
+ * ends; otherwise nothing.
+ */
 export function attemptsLeftNote(error: ApiError): string {
+  if (typeof error.details.lockedForSeconds === 'number') {
+    return ` That was the last try for now: you can try again at ${clockTimeIn(error.details.lockedForSeconds)}.`;
+  }
   const left = error.details.attemptsLeft;
   if (typeof left !== 'number' || left > 3) return '';
   return left <= 0 ? ' No attempts left: start again.' : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left.`;
@@ -155,6 +166,10 @@ export function messageOf(error: unknown): string {
     switch (error.code) {
       case 'rate_limited':
         return 'Too many attempts. Wait a few minutes, then try again.';
+      case 'locked_out':
+        return typeof error.details.retryAfterSeconds === 'number'
+          ? `Too many wrong codes. You can try again at ${clockTimeIn(error.details.retryAfterSeconds)}.`
+          : 'Too many wrong codes. Wait a while, then try again.';
       case 'ceremony_invalid':
         return 'That took too long or was already used. Please start again.';
       case 'csrf_rejected':

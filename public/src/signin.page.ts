@@ -162,6 +162,19 @@ byId('back-to-totp').addEventListener('click', () => {
   showCodeStep();
 });
 
+/**
+ * The lock, with when it ends. A passkey is suggested only where this browser can use one: the
+ * server does not say whether the account has one (that would tell anyone who knows the username),
+ * and backup codes count on their own, so they are offered too.
+ */
+function lockedOutMessage(error: unknown): string | null {
+  if (!(error instanceof ApiError) || error.code !== 'locked_out') return null;
+  const alternatives = passkeysWork
+    ? ' Meanwhile you can use a backup code, or sign in with a passkey if you have one.'
+    : ' Meanwhile you can use a backup code.';
+  return `${messageOf(error)}${alternatives}`;
+}
+
 /** The ticket ended (expired or used up): back to the password, saying why. */
 function ticketEnded(error: unknown): boolean {
   if (error instanceof ApiError && (error.code === 'ticket_invalid' || error.code === 'ceremony_invalid')) {
@@ -193,7 +206,7 @@ byId('totp-form').addEventListener('submit', async (event) => {
       // Wrong password and wrong code look the same from here, on purpose.
       messages.error(isWrongCode(error)
         ? `That didn't work. Check your password and the newest code from your app, then try again.${attemptsLeftNote(error)}`
-        : messageOf(error));
+        : lockedOutMessage(error) ?? messageOf(error));
       input.select();
     }
   });

@@ -46,7 +46,7 @@ export async function stepUpWithTotp(deps: AuthDeps, requester: Requester, input
   if (!totp) throw new LatchError('totp_not_enrolled');
   if (totp.bound_session_id === session.id) throw new LatchError('factor_bound_in_session');
   const subject = accountSubject(user.id);
-  await claimSecondFactorAttempt(deps.db, requester, { subject, method: 'totp', sessionId: session.id });
+  const claimed = await claimSecondFactorAttempt(deps.db, requester, { subject, method: 'totp', sessionId: session.id });
   const stepped = await deps.db.transaction().execute(async (trx) => {
     if (!(await useTotpCode(trx, deps.keyring, totp, input.code, requester.now))) return null;
     await resetSecondFactorAttempts(trx, { subject, method: 'totp', clientAddress: requester.clientAddress, sessionId: session.id });
@@ -54,7 +54,10 @@ export async function stepUpWithTotp(deps: AuthDeps, requester: Requester, input
   });
   if (stepped) return stepped;
   await recordAudit(deps.db, requester, { action: 'session.step_up', outcome: 'failure', ...byOwner(current), factorId: totp.id, details: { method: 'totp' } });
-  throw new LatchError('code_invalid');
+  throw new LatchError('code_invalid', undefined, {
+    attemptsLeft: claimed.attemptsLeft,
+    ...(claimed.lockedForSeconds !== null ? { lockedForSeconds: claimed.lockedForSeconds } : {}),
+  });
 }
 
 /** Step-up with a passkey, step one: the user's passkeys, for this session. */

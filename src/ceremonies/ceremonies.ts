@@ -82,6 +82,18 @@ export async function spendCeremonyAttempt(
   return spent ?? null;
 }
 
+/**
+ * Gives back an attempt spent on a try that was refused before anything was checked (a locked-out
+ * second factor): the lock, not the ticket, is what the user waits out.
+ */
+export async function refundCeremonyAttempt(db: Executor, keyring: Keyring, ceremonyId: string, kind: CeremonyKind, now: Date): Promise<void> {
+  await db
+    .updateTable('ceremonies')
+    .set((eb) => ({ attempts: eb('attempts', '-', 1) }))
+    .where((eb) => eb.and([isLiveCeremony(eb, keyring, ceremonyId, kind, now), eb('attempts', '>', 0)]))
+    .execute();
+}
+
 /** The ceremony with this id and kind, not yet consumed and not expired. */
 function isLiveCeremony(eb: ExpressionBuilder<Database, 'ceremonies'>, keyring: Keyring, ceremonyId: string, kind: CeremonyKind, now: Date) {
   return eb.and([

@@ -57,6 +57,18 @@ function keysOf(subject: LockoutSubject, method: SecondFactorMethod, clientAddre
 
 const sessionKey = (sessionId: string) => `2fa:step-up:session:${sessionId}`;
 
+/** What is left after a claimed attempt, for the answer to a wrong code. */
+export interface ClaimedAttempt {
+  /** Codes this address (and session, for a step-up) may still try in the window. */
+  attemptsLeft: number;
+  /** When this attempt used up the last one: how long the lock that starts now lasts. */
+  lockedForSeconds: number | null;
+}
+
+function attemptsLeftUnder(rule: AttemptRule, count: number): number {
+  return rule.kind === 'cap' ? Math.max(0, rule.limit - count) : Number.POSITIVE_INFINITY;
+}
+
 /**
  * Claims one code check, or throws `locked_out` (429, with when to retry). Commits on its own:
  * the attempt stays counted whatever happens to the check. When the throttle starts, the owner
@@ -66,14 +78,19 @@ export async function claimSecondFactorAttempt(
   db: Kysely<Database>,
   context: RequestContext,
   input: { subject: LockoutSubject; method: SecondFactorMethod; sessionId?: string | null },
-): Promise<void> {
+): Promise<ClaimedAttempt> {
   const keys = keysOf(input.subject, input.method, context.clientAddress);
-  const refusal = await db.transaction().execute(async (trx) => {
+  const outcome = await db.transaction().execute(async (trx) => {
     const byAddress = await claimAttempt(trx, keys.address, perAddressRule, context.now);
     if (!byAddress.allowed) return byAddress;
+    let attemptsLeft = attemptsLeftUnder(perAddressRule, byAddress.count);
+    let lockedForSeconds = attemptsLeft === 0 && perAddressRule.kind === 'cap' ? perAddressRule.lockoutSeconds : null;
     if (input.sessionId) {
       const bySession = await claimAttempt(trx, sessionKey(input.sessionId), perSessionStepUpRule, context.now);
       if (!bySession.allowed) return bySession;
+      const leftInSession = attemptsLeftUnder(perSessionStepUpRule, bySession.count);
+      if (leftInSession === 0 && perSessionStepUpRule.kind === 'cap') lockedForSeconds = Math.max(lockedForSeconds ?? 0, perSessionStepUpRule.lockoutSeconds);
+      attemptsLeft = Math.min(attemptsLeft, leftInSession);
     }
     const bySubject = await claimAttempt(trx, keys.subject, perSubjectThrottle, context.now);
     if (!bySubject.allowed) return bySubject;
@@ -82,9 +99,10 @@ export async function claimSecondFactorAttempt(
       await recordAudit(trx, context, { action: 'second_factor.throttled', outcome: 'success', subjectUserId: userId, details: { method: input.method } });
       await queueNotification(trx, { userId, kind: 'second_factor_throttled', payload: { method: input.method }, now: context.now });
     }
-    return null;
+    return { allowed: true as const, attemptsLeft, lockedForSeconds };
   });
-  if (refusal) throw new LatchError('locked_out', undefined, { retryAfterSeconds: refusal.retryAfterSeconds });
+  if (!outcome.allowed) throw new LatchError('locked_out', undefined, { retryAfterSeconds: outcome.retryAfterSeconds });
+  return { attemptsLeft: outcome.attemptsLeft, lockedForSeconds: outcome.lockedForSeconds };
 }
 
 /** A right code gives the attempts back: the counters of this subject, method and address start over. */

@@ -2,6 +2,8 @@ import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
+  errorText,
+  expectView,
   expectHidden,
   expectVisible,
   nextCode,
@@ -84,5 +86,49 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
     await page.getByRole('button', { name: 'Turn on' }).click();
     await expectVisible(page.locator('#backup-codes'));
     expect(await page.locator('#totp-body [data-kind="totp"]').count()).toBe(1);
+  });
+
+  it('the try that starts a lock says when it ends; a code while locked shows the time, offers backup codes, and no passkey where the browser has none', async () => {
+    const signUp = await openTab(env.browser);
+    const user = await signUpWithAuthenticatorApp(signUp.page, env.latch);
+    await signUp.context.close();
+    // Signing in from a browser without passkeys: nothing may suggest one.
+    const { page } = await openTab(env.browser, { webauthn: 'absent' });
+    await page.goto(`${env.latch.url}/`);
+
+    const enterPassword = async () => {
+      if ((await page.evaluate(() => document.body.dataset.currentView)) === 'totp') await page.getByRole('button', { name: 'Start over' }).click();
+      await expectView(page, 'password');
+      await page.locator('#pw-username').fill(user.username);
+      await page.locator('#password').fill(user.password);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await expectView(page, 'totp');
+    };
+    const tryCode = async (code: string) => {
+      await page.locator('#totp-code').fill(code);
+      await page.locator('#totp-submit').click();
+    };
+    const waitForError = (text: string) => page.waitForFunction((wanted) => (document.querySelector('#error')?.textContent ?? '').includes(wanted), text);
+
+    await enterPassword();
+    for (let i = 0; i < 3; i++) {
+      await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
+      await waitForError(i < 2 ? `${2 - i} attempt` : 'No attempts left');
+    }
+    await enterPassword();
+    await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
+    await waitForError('1 attempt left');
+    await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
+    await waitForError('last try for now');
+    expect(await errorText(page)).toMatch(/try again at \d{1,2}[:.]\d{2}/i);
+    expect(await errorText(page)).not.toMatch(/attempt left/);
+
+    await tryCode(nextCode(env.latch, user));
+    await waitForError('Too many wrong codes');
+    const locked = await errorText(page);
+    expect(locked).toMatch(/try again at \d{1,2}[:.]\d{2}/i);
+    expect(locked).toContain('backup code');
+    expect(locked).not.toMatch(/passkey/i);
+    await expectView(page, 'totp');
   });
 });

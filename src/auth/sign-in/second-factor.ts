@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../../audit/audit.ts';
-import { consumeCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
+import { consumeCeremony, refundCeremonyAttempt, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
 import { ceremonyData, type CeremonyData } from '../../ceremonies/data.ts';
 import { unseal } from '../../crypto/keyring.ts';
 import type { Database, User } from '../../db/schema.ts';
@@ -10,7 +10,7 @@ import { findActivePassword, hashPassword, storePasswordHash } from '../../facto
 import { rememberDevice } from '../../factors/remembered-devices.ts';
 import { revokeRememberedDevices } from '../../factors/revocation.ts';
 import { findActiveTotp, useTotpCode } from '../../factors/totp.ts';
-import { claimSecondFactorAttempt, resetSecondFactorAttempts, type LockoutSubject, type SecondFactorMethod } from '../../lockout/second-factor.ts';
+import { claimSecondFactorAttempt, resetSecondFactorAttempts, type ClaimedAttempt, type LockoutSubject, type SecondFactorMethod } from '../../lockout/second-factor.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import type { SignInProof } from '../../policy/assurance.ts';
 import { findUserById } from '../../users/users.ts';
@@ -97,9 +97,12 @@ async function finishSecondFactor<R>(
   const data = ceremony ? ceremonyData(ceremony, 'signin_ticket') : null;
   if (!ceremony || !data) throw new LatchError('ticket_invalid');
   const subject: LockoutSubject = { subject: data.subject, userId: data.subjectUserId };
+  let claimed: ClaimedAttempt;
   try {
-    await claimSecondFactorAttempt(deps.db, requester, { subject, method });
+    claimed = await claimSecondFactorAttempt(deps.db, requester, { subject, method });
   } catch (error) {
+    // Refused before any code was looked at: the lock is what the user waits out, not the ticket.
+    if (error instanceof LatchError && error.code === 'locked_out') await refundCeremonyAttempt(deps.db, deps.keyring, ticket, 'signin_ticket', requester.now);
     if (ceremony.user_id) {
       await recordAudit(deps.db, requester, { action: 'signin.second_factor', outcome: 'denied', subjectUserId: ceremony.user_id, details: { method, reason: 'locked_out' } });
     }
@@ -114,7 +117,13 @@ async function finishSecondFactor<R>(
   if (ceremony.user_id) {
     await recordAudit(deps.db, requester, { action: 'signin.second_factor', outcome: 'failure', subjectUserId: ceremony.user_id, details: { method } });
   }
-  throw new LatchError('code_invalid', undefined, { attemptsLeft: Math.max(0, ceremony.max_attempts - ceremony.attempts) });
+  // What is left is the smaller of the ticket's tries and the lockout's; the try that starts a
+  // lock says so, with how long it lasts, instead of "1 attempt left".
+  const ticketLeft = Math.max(0, ceremony.max_attempts - ceremony.attempts);
+  throw new LatchError('code_invalid', undefined, {
+    attemptsLeft: Math.min(ticketLeft, claimed.attemptsLeft),
+    ...(claimed.lockedForSeconds !== null ? { lockedForSeconds: claimed.lockedForSeconds } : {}),
+  });
 }
 
 async function checkAndSignIn<R>(

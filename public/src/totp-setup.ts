@@ -69,6 +69,10 @@ export function renderTotpSetup(
             h('p', { class: 'hint', id: id('secret-label') }, "Can't scan? Enter this key in the app instead:"),
             key,
             copy,
+            // On a phone the QR code is on the phone itself: the app can take the key by link instead.
+            enrollment.otpauthUri
+              ? h('p', {}, h('a', { href: enrollment.otpauthUri, id: id('open-app'), class: 'button button-secondary button-small' }, 'Open in authenticator app'))
+              : null,
           ),
         ),
       ),

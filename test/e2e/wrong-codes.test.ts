@@ -75,6 +75,10 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
     await expectVisible(secretField);
     const secret = (await secretField.getAttribute('data-secret')) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
+    // Issue 12, point 6: on a phone, the app takes the key by link instead of a QR code it cannot scan.
+    const openApp = await page.locator('#account-totp-open-app').getAttribute('href');
+    expect(openApp).toMatch(/^otpauth:\/\/totp\//);
+    expect(new URL(openApp!).searchParams.get('secret')).toBe(secret.replace(/=+$/, ''));
 
     await page.locator('#account-totp-code').fill(wrongCodeFor(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import { listActivePasskeys } from '../factors/passkey.ts';
 import { findActiveTotp, useTotpCode } from '../factors/totp.ts';
-import { accountSubject, claimSecondFactorAttempt, resetSecondFactorAttempts } from '../lockout/second-factor.ts';
+import { accountSubject, claimSecondFactorAttempt, resetSecondFactorAttempts, wrongCodeDetails } from '../lockout/second-factor.ts';
 import { stepUpAssurance, type StepUpProof } from '../policy/assurance.ts';
 import { rotateSession } from '../sessions/sessions.ts';
 import { finishPasskeyAssertion, startPasskeyStepUp } from '../webauthn/authentication.ts';
@@ -54,10 +54,7 @@ export async function stepUpWithTotp(deps: AuthDeps, requester: Requester, input
   });
   if (stepped) return stepped;
   await recordAudit(deps.db, requester, { action: 'session.step_up', outcome: 'failure', ...byOwner(current), factorId: totp.id, details: { method: 'totp' } });
-  throw new LatchError('code_invalid', undefined, {
-    attemptsLeft: claimed.attemptsLeft,
-    ...(claimed.lockedForSeconds !== null ? { lockedForSeconds: claimed.lockedForSeconds } : {}),
-  });
+  throw new LatchError('code_invalid', undefined, wrongCodeDetails(claimed));
 }
 
 /** Step-up with a passkey, step one: the user's passkeys, for this session. */

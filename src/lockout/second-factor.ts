@@ -65,6 +65,18 @@ export interface ClaimedAttempt {
   lockedForSeconds: number | null;
 }
 
+/**
+ * What a wrong code answers (`code_invalid` details): the attempts left, the smaller of the
+ * lockout's and any other limit's (a ticket's tries); the try that starts a lock says how long it
+ * lasts instead of "1 attempt left".
+ */
+export function wrongCodeDetails(claimed: ClaimedAttempt, otherAttemptsLeft = Number.POSITIVE_INFINITY): Record<string, unknown> {
+  return {
+    attemptsLeft: Math.min(otherAttemptsLeft, claimed.attemptsLeft),
+    ...(claimed.lockedForSeconds !== null ? { lockedForSeconds: claimed.lockedForSeconds } : {}),
+  };
+}
+
 function attemptsLeftUnder(rule: AttemptRule, count: number): number {
   return rule.kind === 'cap' ? Math.max(0, rule.limit - count) : Number.POSITIVE_INFINITY;
 }

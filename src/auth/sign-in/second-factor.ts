@@ -10,7 +10,7 @@ import { findActivePassword, hashPassword, storePasswordHash } from '../../facto
 import { rememberDevice } from '../../factors/remembered-devices.ts';
 import { revokeRememberedDevices } from '../../factors/revocation.ts';
 import { findActiveTotp, useTotpCode } from '../../factors/totp.ts';
-import { claimSecondFactorAttempt, resetSecondFactorAttempts, type ClaimedAttempt, type LockoutSubject, type SecondFactorMethod } from '../../lockout/second-factor.ts';
+import { claimSecondFactorAttempt, resetSecondFactorAttempts, type ClaimedAttempt, type LockoutSubject, type SecondFactorMethod, wrongCodeDetails } from '../../lockout/second-factor.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import type { SignInProof } from '../../policy/assurance.ts';
 import { findUserById } from '../../users/users.ts';
@@ -117,13 +117,7 @@ async function finishSecondFactor<R>(
   if (ceremony.user_id) {
     await recordAudit(deps.db, requester, { action: 'signin.second_factor', outcome: 'failure', subjectUserId: ceremony.user_id, details: { method } });
   }
-  // What is left is the smaller of the ticket's tries and the lockout's; the try that starts a
-  // lock says so, with how long it lasts, instead of "1 attempt left".
-  const ticketLeft = Math.max(0, ceremony.max_attempts - ceremony.attempts);
-  throw new LatchError('code_invalid', undefined, {
-    attemptsLeft: Math.min(ticketLeft, claimed.attemptsLeft),
-    ...(claimed.lockedForSeconds !== null ? { lockedForSeconds: claimed.lockedForSeconds } : {}),
-  });
+  throw new LatchError('code_invalid', undefined, wrongCodeDetails(claimed, Math.max(0, ceremony.max_attempts - ceremony.attempts)));
 }
 
 async function checkAndSignIn<R>(

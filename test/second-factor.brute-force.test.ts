@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { perSubjectThrottle } from '../src/lockout/second-factor.ts';
 import { createTestApp } from './helpers/app.ts';
-import { passwordStep, signInWithTotp, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+import { notTheCode, passwordStep, signInWithTotp, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
 import { SESSION_COOKIE } from '../src/http/session-cookie.ts';
 
 const t = await createTestApp();
@@ -9,15 +9,6 @@ const t = await createTestApp();
 async function wrongCode(client: ReturnType<typeof t.client>, user: FallbackUser, path = '/api/signin/totp', code = '000000') {
   const ticket = await passwordStep(client, user.username, user.password);
   return client.post(path, { ticket, code });
-}
-
-/** A wrong code that is never the right one by chance. */
-function notTheCode(user: FallbackUser): string {
-  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
-  for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) return candidate;
-  }
 }
 
 describe('second-factor brute force', () => {

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { perAddressRule } from '../src/lockout/second-factor.ts';
 import { createTestApp } from './helpers/app.ts';
-import { passwordStep, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+import { notTheCode, passwordStep, signUpWithTotp } from './helpers/fallback.ts';
 
 const t = await createTestApp();
 const lockSeconds = perAddressRule.kind === 'cap' ? perAddressRule.lockoutSeconds : 0;
-
-function notTheCode(user: FallbackUser): string {
-  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
-  for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) return candidate;
-  }
-}
 
 /**
  * Issue 12, point 2 (the server's part): the fifth wrong code said "1 attempt left" although it

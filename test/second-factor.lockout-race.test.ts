@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { perAddressRule } from '../src/lockout/second-factor.ts';
 import { createTestApp } from './helpers/app.ts';
-import { passwordStep, signUpWithTotp, type FallbackUser } from './helpers/fallback.ts';
+import { passwordStep, signUpWithTotp, wrongCodes } from './helpers/fallback.ts';
 
 const t = await createTestApp();
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -13,16 +13,6 @@ const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
  * matters on PostgreSQL (CI's second pass), where requests truly run in parallel; PGlite's one
  * connection serialises them, and the test holds there too.
  */
-function wrongCodes(user: FallbackUser, count: number): string[] {
-  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
-  const codes: string[] = [];
-  for (let n = 0; codes.length < count; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) codes.push(candidate);
-  }
-  return codes;
-}
-
 const limit = perAddressRule.kind === 'cap' ? perAddressRule.limit : 0;
 
 describe(`however many codes arrive at once, at most ${limit} are checked per window${onPostgres ? ' (PostgreSQL)' : ''}`, () => {

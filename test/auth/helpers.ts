@@ -12,6 +12,7 @@ import { lookUpSession, type ActiveSession } from '../../src/sessions/sessions.t
 import { relyingPartyFrom, type RelyingParty } from '../../src/webauthn/relying-party.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { codeFromUri } from '../helpers/authenticator.ts';
+export { notTheCode } from '../helpers/fallback.ts';
 import { SoftAuthenticator, type SoftAuthenticatorSettings } from '../helpers/soft-authenticator.ts';
 
 /**
@@ -88,15 +89,6 @@ export async function signUpTotpUser(f: Flows, options: { username?: string; pas
     backupCodes: done.backupCodes,
     code: (stepOffset = 0) => codeFromUri(enrollment.otpauthUri, f.t.clock.now(), stepOffset),
   };
-}
-
-/** A six-digit code that is none of the ones the app would accept around now. */
-export function notTheCode(user: Pick<TotpUser, 'code'>): string {
-  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
-  for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) return candidate;
-  }
 }
 
 /** The password step for a user who has a second factor: always a ticket. */

@@ -55,3 +55,21 @@ export async function signInWithTotp(t: TestApp, client: TestClient, user: Fallb
   const ticket = await passwordStep(client, user.username, user.password);
   return client.post('/api/signin/totp', { ticket, code: user.code(), ...extra });
 }
+
+/**
+ * Wrong codes that are never right by chance: none of the codes the app would accept around now
+ * (one step either side). The first is what most tests need.
+ */
+export function wrongCodes(user: { code(stepOffset?: number): string }, count: number): string[] {
+  const valid = new Set([user.code(-1), user.code(), user.code(1)]);
+  const codes: string[] = [];
+  for (let n = 0; codes.length < count; n++) {
+    const candidate = String(n).padStart(6, '0');
+    if (!valid.has(candidate)) codes.push(candidate);
+  }
+  return codes;
+}
+
+export function notTheCode(user: { code(stepOffset?: number): string }): string {
+  return wrongCodes(user, 1)[0]!;
+}

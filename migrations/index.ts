@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-22T01-foundation.ts';
 import * as signInEngine from './2026-11-23T01-sign-in-engine.ts';
+import * as organizations from './2026-11-27T01-organizations.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -9,4 +10,5 @@ import * as signInEngine from './2026-11-23T01-sign-in-engine.ts';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T01-foundation': foundation,
   '2026-11-23T01-sign-in-engine': signInEngine,
+  '2026-11-27T01-organizations': organizations,
 };

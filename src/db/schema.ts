@@ -20,6 +20,56 @@ export interface UsersTable {
   disabled_at: Timestamp | null;
   /** Administrators manage other users; the policy engine reads this, never a constant. */
   is_admin: Generated<boolean>;
+  /** At most one address; it receives nothing but its confirmation until email_verified_at is set. */
+  email: Generated<string | null>;
+  email_verified_at: Generated<Date | null>;
+}
+
+export type RolloutMode = 'optional' | 'encouraged' | 'required';
+
+export interface GroupsTable {
+  id: Generated<string>;
+  /** Normalised like usernames (trimmed, lower-case) and unique. */
+  name: string;
+  /** The one default group: every user is in it without a membership row. */
+  is_default: Generated<boolean>;
+  rollout_mode: Generated<RolloutMode>;
+  /** When `required` starts to bite; required has one. */
+  passkey_deadline: Timestamp | null;
+  /** After a skipped invitation, how long before the user is invited again. */
+  invite_again_after_days: Generated<number>;
+  /** Retire a user's TOTP once they signed in with a passkey this many times; null: never. */
+  retire_totp_after_passkey_sign_ins: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  added_at: Timestamp;
+}
+
+export interface PasskeyExemptionsTable {
+  user_id: string;
+  reason: string;
+  expires_at: Timestamp | null;
+  granted_by: string | null;
+  created_at: Timestamp;
+}
+
+export type EnrollmentLinkPurpose = 'admin' | 'import' | 'recovery';
+
+export interface EnrollmentLinksTable {
+  id: Generated<string>;
+  /** keyed hash of the link's token: the token itself is shown once and never stored. */
+  token_hash: string;
+  user_id: string;
+  purpose: EnrollmentLinkPurpose;
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
 }
 
 export interface FactorsTable {
@@ -174,6 +224,10 @@ export interface Database {
   rate_limits: RateLimitsTable;
   notifications: NotificationsTable;
   remembered_devices: RememberedDevicesTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  passkey_exemptions: PasskeyExemptionsTable;
+  enrollment_links: EnrollmentLinksTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -184,3 +238,5 @@ export type Ceremony = Selectable<CeremoniesTable>;
 export type Session = Selectable<SessionsTable>;
 export type AuditEvent = Selectable<AuditEventsTable>;
 export type RememberedDevice = Selectable<RememberedDevicesTable>;
+export type Group = Selectable<GroupsTable>;
+export type EnrollmentLink = Selectable<EnrollmentLinksTable>;

@@ -12,6 +12,7 @@ import { sameOriginJson } from './http/middleware/csrf.ts';
 import { requestContext } from './http/middleware/request-context.ts';
 import { pageContentSecurityPolicy, securityHeaders } from './http/middleware/security-headers.ts';
 import { loadSession } from './http/middleware/session.ts';
+import { sessionCookieSettings } from './http/session-cookie.ts';
 import { sessionLifetimes } from './auth/requester.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
@@ -20,6 +21,7 @@ import { passwordSigninRoutes } from './http/routes/password-signin.ts';
 import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
+import { forwardAuthRoutes } from './http/routes/forward-auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
@@ -34,6 +36,7 @@ const clientPages: Record<string, string> = {
   '/signin': 'index.html',
   '/signup': 'signup.html',
   '/account': 'account.html',
+  '/continue': 'continue.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
@@ -53,7 +56,7 @@ export function createApp(deps: AppDeps) {
   for (const path of ['/api/*', '/healthz', '/readyz', '/openapi.json', '/api-docs']) app.use(path, pageContentSecurityPolicy());
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
   app.use('/api/*', sameOriginJson({ origins: deps.config.origins }));
-  app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config) }));
+  app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config), cookie: sessionCookieSettings(deps.config) }));
 
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', passwordSigninRoutes(deps));
   app.route('/', fallbackFactorRoutes(deps));
   app.route('/', rememberedDeviceRoutes(deps));
+  app.route('/', forwardAuthRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { forwardAuthRulesSchema, type ForwardAuthRule } from './forward-auth/rules.ts';
 
 /**
  * The environment, parsed once at start. Every variable is documented in the README.
@@ -58,6 +60,13 @@ const secretKey = z
     return key;
   });
 
+/** A DNS name such as example.com: no scheme, port, path or wildcard. */
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a domain name such as example.com (no scheme, port or path)');
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -86,6 +95,13 @@ export const environmentSchema = z.object({
   LATCH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
   LATCH_ALLOW_DEVELOPMENT_KEYS: booleanFlag.default(false),
+  LATCH_COOKIE_DOMAIN: domainName.optional(),
+  LATCH_FORWARD_AUTH_DOMAINS: z
+    .string()
+    .transform((value) => value.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(domainName).min(1, 'must name at least one domain')) 
+    .optional(),
+  LATCH_FORWARD_AUTH_RULES_FILE: z.string().min(1).optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -114,6 +130,16 @@ export interface Config {
    * (LATCH_ALLOW_DEVELOPMENT_KEYS=true): the generated development keys are used, loudly.
    */
   allowDevelopmentKeys: boolean;
+  /**
+   * Set for forward-auth across subdomains: the session cookie is then `__Secure-latch_session`
+   * with `Domain=` this parent domain. Null: the `__Host-` cookie, which no subdomain can read or set.
+   */
+  cookieDomain: string | null;
+  forwardAuth: {
+    /** Where a browser may be sent back to after signing in (these domains and their subdomains). */
+    domains: string[];
+    rules: ForwardAuthRule[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -170,6 +196,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.LATCH_SESSION_IDLE_SECONDS > e.LATCH_SESSION_ABSOLUTE_SECONDS) {
     problems.push('LATCH_SESSION_IDLE_SECONDS: must not exceed LATCH_SESSION_ABSOLUTE_SECONDS');
   }
+  if (e.LATCH_COOKIE_DOMAIN && primaryHost !== e.LATCH_COOKIE_DOMAIN && !primaryHost.endsWith(`.${e.LATCH_COOKIE_DOMAIN}`)) {
+    problems.push(`LATCH_COOKIE_DOMAIN: "${e.LATCH_COOKIE_DOMAIN}" must equal or be a parent domain of the primary origin's host "${primaryHost}"`);
+  }
+  const forwardAuthRules = e.LATCH_FORWARD_AUTH_RULES_FILE ? readForwardAuthRules(e.LATCH_FORWARD_AUTH_RULES_FILE, problems) : [];
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -188,5 +218,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LATCH_LOG_LEVEL,
     production,
     allowDevelopmentKeys: e.LATCH_ALLOW_DEVELOPMENT_KEYS,
+    cookieDomain: e.LATCH_COOKIE_DOMAIN ?? null,
+    forwardAuth: {
+      domains: e.LATCH_FORWARD_AUTH_DOMAINS ?? [e.LATCH_COOKIE_DOMAIN ?? rpId],
+      rules: forwardAuthRules,
+    },
   };
+}
+
+/** The rules file, read once at start; a missing or malformed file is a configuration problem. */
+function readForwardAuthRules(path: string, problems: string[]): ForwardAuthRule[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    problems.push(`LATCH_FORWARD_AUTH_RULES_FILE: cannot read ${path} as JSON (${(error as Error).message})`);
+    return [];
+  }
+  const parsed = forwardAuthRulesSchema.safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`LATCH_FORWARD_AUTH_RULES_FILE: ${issue.path.join('.') || 'file'}: ${issue.message}`);
+    return [];
+  }
+  return parsed.data.rules;
 }

@@ -37,6 +37,7 @@ export const errorCodes = {
   totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
   factor_bound_in_session: { status: 403, message: 'A way to sign in added in this session cannot confirm it is you here. Use one you had before, or sign in again.' },
   remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
+  redirect_not_allowed: { status: 400, message: 'That return address is not one of the apps Latch protects.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -7,6 +7,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { Db } from '../db/database.ts';
 import type { Session, User } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
+import type { SessionCookieSettings } from './session-cookie.ts';
 
 /** Everything the app is a function of. Tests pass a fake clock and a fresh database. */
 export interface AppDeps {
@@ -24,6 +25,7 @@ export interface AppEnv {
     now: Date;
     clientAddress: string | null;
     auth: { session: Session; user: User } | null;
+    sessionCookie: SessionCookieSettings;
   };
 }
 

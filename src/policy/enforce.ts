@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database, Session, User } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import { activeKinds, listActiveFactors } from '../factors/factors.ts';
-import { decide, type SensitiveAction } from './policy.ts';
+import { decideRequirement, policyTable, type Requirement, type SensitiveAction, type SessionFacts } from './policy.ts';
 
 /**
  * Asks `decide()` about this session and throws what the client needs when the answer is not
@@ -14,19 +14,25 @@ export async function requireAllowed(
   auth: { session: Session; user: Pick<User, 'is_admin'> },
   now: Date,
 ): Promise<void> {
+  await requireSatisfied(db, policyTable[action], auth, now);
+}
+
+/** `requireAllowed` for a requirement that is not an action of the table (a forward-auth rule's). */
+export async function requireSatisfied(
+  db: Kysely<Database> | Transaction<Database>,
+  requirement: Requirement,
+  auth: { session: Session; user: Pick<User, 'is_admin'> },
+  now: Date,
+): Promise<void> {
   const { session, user } = auth;
   // A factor bound in this session cannot step it up: it proves nothing the session did not.
   const usable = (await listActiveFactors(db, session.user_id)).filter((factor) => factor.bound_session_id !== session.id);
-  const decision = decide(
-    action,
-    { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at },
-    {
-      now,
-      activeFactorKinds: activeKinds(usable),
-      hasUserVerifyingPasskey: usable.some((factor) => factor.kind === 'passkey' && factor.user_verified === true),
-      isAdmin: user.is_admin,
-    },
-  );
+  const decision = decideRequirement(requirement, sessionFacts(session), {
+    now,
+    activeFactorKinds: activeKinds(usable),
+    hasUserVerifyingPasskey: usable.some((factor) => factor.kind === 'passkey' && factor.user_verified === true),
+    isAdmin: user.is_admin,
+  });
   if (decision.decision === 'allow') return;
   if (decision.decision === 'step_up_required') {
     throw new LatchError('step_up_required', undefined, { methods: decision.methods, maxAgeSeconds: decision.maxAgeSeconds });
@@ -39,4 +45,9 @@ export async function requireAllowed(
     );
   }
   throw new LatchError('forbidden', undefined, { reason: decision.reason });
+}
+
+/** What the policy reads of a session row. */
+export function sessionFacts(session: Session): SessionFacts {
+  return { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at };
 }

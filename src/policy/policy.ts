@@ -80,7 +80,14 @@ export type Decision =
   | { decision: 'deny'; reason: 'not_admin' | 'no_step_up_method' };
 
 export function decide(action: SensitiveAction, session: SessionFacts, context: PolicyContext): Decision {
-  const requirement = policyTable[action];
+  return decideRequirement(policyTable[action], session, context);
+}
+
+/**
+ * The decision itself, for a requirement from the table or one an entry point was configured
+ * with (a forward-auth rule asking for a phishing-resistant sign-in): the same rules either way.
+ */
+export function decideRequirement(requirement: Requirement, session: SessionFacts, context: PolicyContext): Decision {
   if (requirement.adminOnly && !context.isAdmin) return { decision: 'deny', reason: 'not_admin' };
 
   const ageSeconds = (context.now.getTime() - session.lastVerifiedAt.getTime()) / 1000;

@@ -5,18 +5,21 @@ import type { Db } from '../../db/database.ts';
 import { lookUpSession, type SessionLifetimes } from '../../sessions/sessions.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
-import { SESSION_COOKIE } from '../session-cookie.ts';
+import type { SessionCookieSettings } from '../session-cookie.ts';
 
 export interface LoadSessionOptions {
   db: Db;
   keyring: Keyring;
   lifetimes: SessionLifetimes;
+  cookie: SessionCookieSettings;
 }
 
 /** Resolves the session cookie to `c.var.auth` (or null). Never refuses: that is `requireSession`'s job. */
 export function loadSession(options: LoadSessionOptions): MiddlewareHandler<AppEnv> {
   return async function loadSessionMiddleware(c, next) {
-    const token = getCookie(c, SESSION_COOKIE);
+    // The routes that set or clear the cookie read its name and domain from here.
+    c.set('sessionCookie', options.cookie);
+    const token = getCookie(c, options.cookie.name);
     if (token && token.length <= 128) {
       c.set('auth', await lookUpSession(options.db, options.keyring, token, options.lifetimes, c.get('now')));
     }

@@ -24,6 +24,8 @@ export interface AppEnv {
     now: Date;
     clientAddress: string | null;
     auth: { session: Session; user: User } | null;
+    /** The app's logger bound to this request's id. */
+    logger: Logger;
   };
 }
 

@@ -26,8 +26,8 @@ export function createErrorHandler(logger: Logger) {
     }
     const requestId = c.get('requestId') as string | undefined;
     // The message may quote input (a database error can): log the type, code and frames only.
-    logger.error('unhandled error', {
-      requestId,
+    const requestLogger = (c.get('logger') as Logger | undefined) ?? logger.child({ requestId });
+    requestLogger.error('unhandled error', {
       errorName: error.name,
       errorCode: (error as { code?: unknown }).code ?? null,
       frames: error.stack?.split('\n').slice(1, 9).map((frame) => frame.trim()),

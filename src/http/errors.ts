@@ -9,6 +9,9 @@ export function errorBody(code: ErrorCode, message?: string, details: Record<str
 }
 
 export function errorResponse(c: Context, code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+  // For the request's log line and metrics (lockouts, rate-limit refusals by route).
+  c.set('errorCode', code);
+  if (details && 'lockedForSeconds' in details) c.set('lockStarted', true);
   return c.json(errorBody(code, message, details), errorCodes[code].status as ContentfulStatusCode);
 }
 

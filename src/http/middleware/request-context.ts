@@ -21,6 +21,8 @@ export interface FinishedRequest {
   route: string;
   status: number;
   durationSeconds: number;
+  errorCode: string | undefined;
+  lockStarted: boolean;
 }
 
 /**
@@ -48,10 +50,18 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
       route,
       ...(route === UNMATCHED ? { path: c.req.path.slice(0, 200) } : {}),
       status: c.res.status,
+      ...(c.get('errorCode') ? { errorCode: c.get('errorCode') } : {}),
       durationMs: Math.round(seconds * 10_000) / 10,
     });
     try {
-      options.onRequestEnd?.({ method: c.req.method, route, status: c.res.status, durationSeconds: seconds });
+      options.onRequestEnd?.({
+        method: c.req.method,
+        route,
+        status: c.res.status,
+        durationSeconds: seconds,
+        errorCode: c.get('errorCode'),
+        lockStarted: c.get('lockStarted') === true,
+      });
     } catch (error) {
       logger.warn('request observer failed', { errorName: (error as Error).name });
     }

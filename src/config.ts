@@ -193,6 +193,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.LATCH_METRICS && !e.LATCH_METRICS_TOKEN) {
     problems.push('LATCH_METRICS_TOKEN: must be set when LATCH_METRICS=true (GET /metrics is never open on the public origin without a token)');
   }
+  if (e.WORKERS > 1 && !e.DATABASE_URL) {
+    problems.push('WORKERS: more than one process needs DATABASE_URL (the embedded database belongs to one process)');
+  }
   if (e.LATCH_HEADERS_TIMEOUT_SECONDS > e.LATCH_REQUEST_TIMEOUT_SECONDS) {
     problems.push('LATCH_HEADERS_TIMEOUT_SECONDS: must not exceed LATCH_REQUEST_TIMEOUT_SECONDS');
   }

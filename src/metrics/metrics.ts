@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics of one process (prom-client). Everything is counted from what the HTTP layer
@@ -86,6 +87,7 @@ export function createMetrics(options: { pool?: pg.Pool | null; defaultMetrics?:
     labelNames: ['route'] as const,
     registers: [registry],
   });
+  if (cluster.isWorker && process.send) joinClusterMetrics(registry);
   const pool = options.pool;
   if (pool) {
     const gauge = (name: string, help: string, read: (p: pg.Pool) => number) =>
@@ -124,8 +126,56 @@ export function createMetrics(options: { pool?: pg.Pool | null; defaultMetrics?:
         if (outcome) recordSignIn(signIn.method, outcome, signIn.kind);
       }
     },
-    render: () => registry.metrics(),
+    render: () => (cluster.isWorker && process.send ? renderThroughPrimary(registry) : registry.metrics()),
   };
+}
+
+/*
+ * WORKERS=N: a scrape lands on one worker, but must see them all. The worker asks the primary,
+ * which collects every worker's registry (prom-client's AggregatorRegistry) and answers the sum.
+ */
+const METRICS_MESSAGE = 'latch:metrics';
+let pending = 0;
+const waiting = new Map<number, (text: string | null) => void>();
+
+/** In a worker: answer the primary's collection requests (prom-client's own messages) with this registry. */
+function joinClusterMetrics(registry: Registry): void {
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([registry]);
+  process.on('message', onPrimaryAnswer);
+}
+
+function renderThroughPrimary(registry: Registry): Promise<string> {
+  const id = ++pending;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => settle(null), 6000);
+    function settle(text: string | null) {
+      clearTimeout(timer);
+      waiting.delete(id);
+      // The primary did not answer: this worker's own figures beat none.
+      if (text === null) registry.metrics().then(resolve, () => resolve(''));
+      else resolve(text);
+    }
+    waiting.set(id, settle);
+    process.send!({ type: METRICS_MESSAGE, id });
+  });
+}
+
+function onPrimaryAnswer(message: unknown) {
+  const answer = message as { type?: string; id?: number; text?: string };
+  if (answer?.type === METRICS_MESSAGE && typeof answer.id === 'number') waiting.get(answer.id)?.(answer.text ?? null);
+}
+
+/** In the primary: answers workers' requests for the cluster's metrics. */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: { type?: string; id?: number }) => {
+    if (message?.type !== METRICS_MESSAGE) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_MESSAGE, id: message.id, text }),
+      () => worker.send({ type: METRICS_MESSAGE, id: message.id }),
+    );
+  });
 }
 
 /** Whether an `Authorization` header carries the metrics token (compared in constant time). */

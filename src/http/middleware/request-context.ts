@@ -40,6 +40,8 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     c.set('auth', null);
     const logger = options.logger.child({ requestId });
     c.set('logger', logger);
+    // Debug only: shows what was in flight when a process stopped (and lets the shutdown test see it).
+    logger.debug('request started', { method: c.req.method });
     const started = performance.now();
     await next();
     c.header('X-Request-Id', requestId);

@@ -39,6 +39,7 @@ export const errorCodes = {
   remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
+  database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

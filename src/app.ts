@@ -26,6 +26,9 @@ import { healthRoutes } from './http/routes/health.ts';
 import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { sessionRoutes } from './http/routes/session.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
+import { poolOf } from './db/database.ts';
+import { createMetrics } from './metrics/metrics.ts';
 
 export type { AppDeps } from './http/context.ts';
 
@@ -43,22 +46,32 @@ const clientPages: Record<string, string> = {
 export function createApp(deps: AppDeps) {
   // Read once (a malformed LATCH_AAGUID_FILE stops the start here); the factor list and the passkey routes share it.
   const authenticatorNames = loadAuthenticatorNames(deps.config.aaguidFile);
+  const metrics = deps.metrics ?? (deps.config.metrics ? createMetrics({ pool: poolOf(deps.db) }) : null);
   const app = new OpenAPIHono<AppEnv>();
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) => errorResponse(c, 'not_found'));
 
   // On everything, whoever answers: nosniff, HSTS, no framing; a request id, a time, an address.
   app.use('*', securityHeaders());
-  app.use('*', requestContext({ clock: deps.clock, logger: deps.logger, trustProxy: deps.config.trustProxy }));
+  app.use(
+    '*',
+    requestContext({
+      clock: deps.clock,
+      logger: deps.logger,
+      trustProxy: deps.config.trustProxy,
+      ...(metrics ? { onRequestEnd: (request) => metrics.observeRequest(request) } : {}),
+    }),
+  );
   // Scoped to what they protect, so other entry points (an OpenID Connect provider's form posts,
   // a forward-auth endpoint) can live under their own paths without exceptions carved in here.
   // The pages' CSP: the API, the operations and docs endpoints here, the pages below.
-  for (const path of ['/api/*', '/healthz', '/readyz', '/openapi.json', '/api-docs']) app.use(path, pageContentSecurityPolicy());
+  for (const path of ['/api/*', '/healthz', '/readyz', '/metrics', '/openapi.json', '/api-docs']) app.use(path, pageContentSecurityPolicy());
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
   app.use('/api/*', sameOriginJson({ origins: deps.config.origins }));
   app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config), cookie: sessionCookieSettings(deps.config) }));
 
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoutes(metrics, deps.config.metrics?.token ?? null));
   app.route('/', sessionRoutes(deps));
   app.route('/', auditRoutes(deps));
   app.route('/', factorRoutes(deps, authenticatorNames));

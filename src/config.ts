@@ -102,6 +102,18 @@ export const environmentSchema = z.object({
     .pipe(z.array(domainName).min(1, 'must name at least one domain')) 
     .optional(),
   LATCH_FORWARD_AUTH_RULES_FILE: z.string().min(1).optional(),
+  LATCH_METRICS: booleanFlag.default(false),
+  LATCH_METRICS_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (generate one with: openssl rand -hex 32)')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a Bearer token)')
+    .optional(),
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  LATCH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LATCH_HEADERS_TIMEOUT_SECONDS: secondsSchema(10),
+  LATCH_REQUEST_TIMEOUT_SECONDS: secondsSchema(30),
+  LATCH_KEEP_ALIVE_TIMEOUT_SECONDS: secondsSchema(5),
+  LATCH_SHUTDOWN_TIMEOUT_SECONDS: secondsSchema(15),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -140,6 +152,14 @@ export interface Config {
     domains: string[];
     rules: ForwardAuthRule[];
   };
+  /** `GET /metrics` (Prometheus), behind this bearer token; null: off (404). */
+  metrics: { token: string } | null;
+  /** Processes serving the one port (node:cluster); 1: no cluster. */
+  workers: number;
+  /** PostgreSQL connections per process. */
+  dbPoolSize: number;
+  /** Slow clients: time to send the headers, the whole request; idle keep-alive; draining at shutdown. */
+  timeouts: { headersSeconds: number; requestSeconds: number; keepAliveSeconds: number; shutdownSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -200,6 +220,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`LATCH_COOKIE_DOMAIN: "${e.LATCH_COOKIE_DOMAIN}" must equal or be a parent domain of the primary origin's host "${primaryHost}"`);
   }
   const forwardAuthRules = e.LATCH_FORWARD_AUTH_RULES_FILE ? readForwardAuthRules(e.LATCH_FORWARD_AUTH_RULES_FILE, problems) : [];
+  if (e.LATCH_METRICS && !e.LATCH_METRICS_TOKEN) {
+    problems.push('LATCH_METRICS_TOKEN: must be set when LATCH_METRICS=true (GET /metrics is never open on the public origin without a token)');
+  }
+  if (e.WORKERS > 1 && !e.DATABASE_URL) {
+    problems.push('WORKERS: more than one process needs DATABASE_URL (the embedded database belongs to one process)');
+  }
+  if (e.LATCH_HEADERS_TIMEOUT_SECONDS > e.LATCH_REQUEST_TIMEOUT_SECONDS) {
+    problems.push('LATCH_HEADERS_TIMEOUT_SECONDS: must not exceed LATCH_REQUEST_TIMEOUT_SECONDS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -222,6 +251,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     forwardAuth: {
       domains: e.LATCH_FORWARD_AUTH_DOMAINS ?? [e.LATCH_COOKIE_DOMAIN ?? rpId],
       rules: forwardAuthRules,
+    },
+    metrics: e.LATCH_METRICS ? { token: e.LATCH_METRICS_TOKEN! } : null,
+    workers: e.WORKERS,
+    dbPoolSize: e.LATCH_DB_POOL_SIZE,
+    timeouts: {
+      headersSeconds: e.LATCH_HEADERS_TIMEOUT_SECONDS,
+      requestSeconds: e.LATCH_REQUEST_TIMEOUT_SECONDS,
+      keepAliveSeconds: e.LATCH_KEEP_ALIVE_TIMEOUT_SECONDS,
+      shutdownSeconds: e.LATCH_SHUTDOWN_TIMEOUT_SECONDS,
     },
   };
 }

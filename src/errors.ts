@@ -40,6 +40,7 @@ export const errorCodes = {
   redirect_not_allowed: { status: 400, message: 'That return address is not one of the apps Latch protects.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
+  database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,5 +1,18 @@
-import { ConfigError, loadConfig } from './config.ts';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { runPrimary } from './cluster.ts';
+import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
+
+function announce(url: string): void {
+  process.stdout.write(`\nLatch is running: open ${url}\n\n`);
+}
+
+function publicUrl(config: Config, port: number): string {
+  const primary = new URL(config.origins[0]!);
+  if (config.port !== 0 && (primary.port === '' || Number(primary.port) === port)) return config.origins[0]!;
+  return `${primary.protocol}//${primary.hostname}:${port}`;
+}
 
 async function main(): Promise<void> {
   let config;
@@ -12,18 +25,29 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const logger = createLogger(config.logLevel);
 
-  const server = await startServer(config);
-  process.stdout.write(`\nLatch is running: open ${server.url}\n\n`);
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config, logger, (port) => announce(publicUrl(config, port)));
+    return;
+  }
+
+  const worker = cluster.isWorker;
+  const server = await startServer(config, { logger, migrate: !worker });
+  if (!worker) announce(server.url);
 
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    process.stdout.write(`latch: ${signal}, shutting down\n`);
+    if (!worker) process.stdout.write(`latch: ${signal}, shutting down\n`);
+    logger.info('shutting down', { signal });
     server.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: Error) => {
+        logger.error('shutdown failed', { errorName: error.name });
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));

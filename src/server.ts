@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
@@ -11,25 +12,43 @@ import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
+import type { Metrics } from './metrics/metrics.ts';
 
 export interface RunningServer {
   url: string;
   port: number;
   db: Db;
+  /**
+   * Graceful: stop accepting, let in-flight requests finish (idle keep-alive connections are
+   * closed; after LATCH_SHUTDOWN_TIMEOUT_SECONDS the rest are cut), then close the pool.
+   */
   close(): Promise<void>;
 }
 
 const CEREMONY_SWEEP_MS = 10 * 60 * 1000;
+/**
+ * Node's limit on the request line plus headers (its default, stated): a request with more (say,
+ * a pile of cookies) is refused with 431 before any of our code runs.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** false in cluster workers: the primary migrated before forking them. */
+  migrate?: boolean;
+  metrics?: Metrics | null;
+}
 
 /** config → database → keys → migrate → serve. Used by `npm start` and by the browser tests. */
-export async function startServer(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
 
   let db: Db;
   let keyring: Keyring;
   if (config.databaseUrl) {
-    db = connectPostgres(config.databaseUrl);
+    db = connectPostgres(config.databaseUrl, { max: config.dbPoolSize });
     keyring = config.keys!;
     logger.info('database', { kind: 'postgresql' });
   } else {
@@ -62,12 +81,34 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     }
   }
 
-  await migrateToLatest(db);
-  const app = createApp({ db, config, keyring, clock, logger });
+  if (options.migrate !== false) await migrateToLatest(db);
+  const app = createApp({ db, config, keyring, clock, logger, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
 
-  const server = await new Promise<ServerType>((resolveServer) => {
-    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolveServer(started));
+  const { timeouts } = config;
+  const server = await new Promise<ServerType>((resolveServer, rejectServer) => {
+    const started = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        // Slow clients: the headers must arrive within headersTimeout, the whole request within
+        // requestTimeout (Slowloris); an idle keep-alive connection closes after keepAliveTimeout.
+        serverOptions: {
+          maxHeaderSize: MAX_HEADER_BYTES,
+          headersTimeout: timeouts.headersSeconds * 1000,
+          requestTimeout: timeouts.requestSeconds * 1000,
+          keepAliveTimeout: timeouts.keepAliveSeconds * 1000,
+        },
+      },
+      () => resolveServer(started),
+    );
+    started.once('error', rejectServer);
   });
+  const httpServer = server as Server;
+  // Also as properties: not every Node 20 release reads all of them from the options.
+  httpServer.headersTimeout = timeouts.headersSeconds * 1000;
+  httpServer.requestTimeout = timeouts.requestSeconds * 1000;
+  httpServer.keepAliveTimeout = timeouts.keepAliveSeconds * 1000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const sweep = setInterval(() => {
@@ -84,7 +125,20 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     db,
     async close() {
       clearInterval(sweep);
-      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      const closed = new Promise<void>((resolveClose) => httpServer.close(() => resolveClose()));
+      // A keep-alive connection goes idle once its request is answered: close it then, not after keepAliveTimeout.
+      const closeIdle = setInterval(() => httpServer.closeIdleConnections(), 50);
+      httpServer.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown: requests still running after the timeout, closing their connections', { seconds: timeouts.shutdownSeconds });
+        httpServer.closeAllConnections();
+      }, timeouts.shutdownSeconds * 1000);
+      try {
+        await closed;
+      } finally {
+        clearInterval(closeIdle);
+        clearTimeout(deadline);
+      }
       await db.destroy();
     },
   };

@@ -11,12 +11,21 @@ const INT8_OID = 20;
 // int8 holds counters (sign counts, time steps, audit ids) far below 2^53: read them as numbers.
 pg.types.setTypeParser(INT8_OID, (value) => Number(value));
 
+/** The pg pool behind each PostgreSQL handle, for the metrics' pool gauges. */
+const pools = new WeakMap<Db, pg.Pool>();
+
 export function connectPostgres(connectionString: string, options: { max?: number } = {}): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString, max: options.max ?? 10 }),
-    }),
-  });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // An idle connection the server ends (a restart, admin_shutdown) emits 'error' on the pool:
+  // unhandled, that would crash the process. The pool drops it and opens a new one when needed.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+export function poolOf(db: Db): pg.Pool | null {
+  return pools.get(db) ?? null;
 }
 
 /** `dataDir` null: in memory (tests). Otherwise files in that folder, kept across restarts. */

@@ -8,6 +8,7 @@ import type { Db } from '../db/database.ts';
 import type { Session, User } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionCookieSettings } from './session-cookie.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 /** Everything the app is a function of. Tests pass a fake clock and a fresh database. */
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   keyring: Keyring;
   clock: Clock;
   logger: Logger;
+  /** Prometheus metrics; created by createApp when LATCH_METRICS=true unless passed. */
+  metrics?: Metrics | null;
 }
 
 export interface AppEnv {
@@ -26,6 +29,12 @@ export interface AppEnv {
     clientAddress: string | null;
     auth: { session: Session; user: User } | null;
     sessionCookie: SessionCookieSettings;
+    /** The app's logger bound to this request's id. */
+    logger: Logger;
+    /** The LatchError code this request answered with, if any (set by errorResponse). */
+    errorCode?: string;
+    /** The answer started a second-factor lock. */
+    lockStarted?: boolean;
   };
 }
 

@@ -3,12 +3,16 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { errorCodes, LatchError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 export function errorBody(code: ErrorCode, message?: string, details: Record<string, unknown> = {}) {
   return { error: { code, message: message ?? errorCodes[code].message, ...details } };
 }
 
 export function errorResponse(c: Context, code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+  // For the request's log line and metrics (lockouts, rate-limit refusals by route).
+  c.set('errorCode', code);
+  if (details && 'lockedForSeconds' in details) c.set('lockStarted', true);
   return c.json(errorBody(code, message, details), errorCodes[code].status as ContentfulStatusCode);
 }
 
@@ -25,9 +29,15 @@ export function createErrorHandler(logger: Logger) {
       if (error.status < 500) return c.json(errorBody('bad_request'), error.status as ContentfulStatusCode);
     }
     const requestId = c.get('requestId') as string | undefined;
+    if (isDatabaseUnavailable(error)) {
+      const requestLogger = (c.get('logger') as Logger | undefined) ?? logger.child({ requestId });
+      requestLogger.warn('database unavailable', { errorName: error.name, errorCode: (error as { code?: unknown }).code ?? null });
+      c.header('Retry-After', '2');
+      return errorResponse(c, 'database_unavailable');
+    }
     // The message may quote input (a database error can): log the type, code and frames only.
-    logger.error('unhandled error', {
-      requestId,
+    const requestLogger = (c.get('logger') as Logger | undefined) ?? logger.child({ requestId });
+    requestLogger.error('unhandled error', {
       errorName: error.name,
       errorCode: (error as { code?: unknown }).code ?? null,
       frames: error.stack?.split('\n').slice(1, 9).map((frame) => frame.trim()),

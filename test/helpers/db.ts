@@ -7,6 +7,8 @@ import { connectPostgres, openEmbedded, type Db } from '../../src/db/database.ts
 export interface TestDatabase {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The connection URL on PostgreSQL (for a server started as its own process); null on PGlite. */
+  url: string | null;
   /** Opens another handle on the same database (a second "instance"); PGlite has only one. */
   connectAgain(): Db;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return {
       db,
       kind: 'postgres',
+      url: databaseUrl.toString(),
       connectAgain: connect,
       async close() {
         // The database itself is dropped by the run's teardown, once no worker holds a connection:
@@ -50,6 +53,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     db,
     kind: 'pglite',
+    url: null,
     connectAgain: () => db,
     async close() {
       await db.destroy();

@@ -1,5 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
 import type { Logger } from '../../logger.ts';
@@ -10,11 +11,25 @@ export interface RequestContextOptions {
   logger: Logger;
   /** Only behind a proxy that sets X-Forwarded-For may that header name the client. */
   trustProxy: boolean;
+  /** Told about every finished request (the metrics count them); never throws into the request. */
+  onRequestEnd?: (request: FinishedRequest) => void;
+}
+
+export interface FinishedRequest {
+  method: string;
+  /** The pattern of the route that answered (`/api/factors/:id`), never the raw path: bounded, and no ids or tokens. */
+  route: string;
+  status: number;
+  durationSeconds: number;
+  errorCode: string | undefined;
+  lockStarted: boolean;
 }
 
 /**
- * Gives every request an id, one "now", and the client address; logs one line when it ends.
- * The log line carries the path without its query string and never a header or body.
+ * Gives every request an id, one "now", the client address and a logger bound to its id; logs
+ * one line when it ends. The line carries the route pattern that answered (and the raw path only
+ * when no route did: a path can carry a token, e.g. an enrollment link), never a query string,
+ * header or body.
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
   return async function requestContextMiddleware(c, next) {
@@ -23,17 +38,53 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     c.set('now', options.clock.now());
     c.set('clientAddress', clientAddress(c, options.trustProxy));
     c.set('auth', null);
+    const logger = options.logger.child({ requestId });
+    c.set('logger', logger);
+    // Debug only: shows what was in flight when a process stopped (and lets the shutdown test see it).
+    logger.debug('request started', { method: c.req.method });
     const started = performance.now();
     await next();
     c.header('X-Request-Id', requestId);
-    options.logger.info('request', {
-      requestId,
+    const seconds = (performance.now() - started) / 1000;
+    const route = answeringRoute(c);
+    logger.info('request', {
       method: c.req.method,
-      path: c.req.path,
+      route,
+      ...(route === UNMATCHED ? { path: c.req.path.slice(0, 200) } : {}),
       status: c.res.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      ...(c.get('errorCode') ? { errorCode: c.get('errorCode') } : {}),
+      durationMs: Math.round(seconds * 10_000) / 10,
     });
+    try {
+      options.onRequestEnd?.({
+        method: c.req.method,
+        route,
+        status: c.res.status,
+        durationSeconds: seconds,
+        errorCode: c.get('errorCode'),
+        lockStarted: c.get('lockStarted') === true,
+      });
+    } catch (error) {
+      logger.warn('request observer failed', { errorName: (error as Error).name });
+    }
   };
+}
+
+const UNMATCHED = '(unmatched)';
+
+/**
+ * The route pattern whose handler answered: the last handler Hono dispatched. Catch-alls and
+ * middleware ('*', '/api/*') that answered (a 404, a refusal before any route) count as unmatched.
+ */
+function answeringRoute(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  let path: string;
+  try {
+    path = routePath(c);
+  } catch {
+    return UNMATCHED;
+  }
+  if (!path || path === '*' || path === '/*' || path === '/api/*') return UNMATCHED;
+  return path;
 }
 
 function clientAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy: boolean): string | null {

@@ -187,10 +187,10 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
               username: record.username,
               display_name: record.displayName || record.username,
               webauthn_user_id: randomToken(32),
-              status: 'active' as const,
+              status: record.disabled ? ('disabled' as const) : ('active' as const),
               created_at: now,
               updated_at: now,
-              disabled_at: null,
+              disabled_at: record.disabled ? now : null,
               email: record.email ?? null,
               email_verified_at: record.email && record.emailVerified ? now : null,
             })),
@@ -271,7 +271,7 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
 
   for (const [username, userId] of createdIds) {
     const record = recordOf.get(username)!;
-    if (record.totp || record.backupCodes.length > 0) continue;
+    if (record.totp || record.backupCodes.length > 0 || record.disabled) continue;
     const { token } = await createEnrollmentLink(trx, deps.keyring, { userId, purpose: 'import', ttlSeconds: options.linkTtlSeconds, createdBy: null, now });
     links.push({ username, token });
   }
@@ -281,7 +281,7 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
     ...[...createdIds].map(([username, userId]) => {
       const record = recordOf.get(username)!;
       const factors = [record.passwordHash ? 'password' : null, record.totp ? 'totp' : null, record.backupCodes.length > 0 ? 'backup_codes' : null].filter(Boolean);
-      return auditRow(now, userId, 'user.imported', { format: options.format ?? null, factors, enrollmentLink: !record.totp && record.backupCodes.length === 0 });
+      return auditRow(now, userId, 'user.imported', { format: options.format ?? null, factors, enrollmentLink: !record.totp && record.backupCodes.length === 0 && !record.disabled });
     }),
     ...[...existing.values()].filter((userId) => joined.has(userId)).map((userId) => auditRow(now, userId, 'user.import_groups_added', { format: options.format ?? null })),
   ];

@@ -61,6 +61,8 @@ export const importRecordSchema = z
     displayName: z.string().trim().max(128, 'is longer than 128 characters').nullish(),
     email: z.email({ message: 'is not an email address' }).max(254, 'is longer than 254 characters').nullish(),
     emailVerified: z.boolean().default(false),
+    /** Disabled in the old system: imported disabled (no sign-in, no enrollment link). */
+    disabled: z.boolean().default(false),
     groups: z.array(groupName).max(100, 'has more than 100 groups').default([]),
     passwordHash: z
       .string()

@@ -29,6 +29,8 @@ export interface ImportCounts {
 
 export interface ImportSummary extends ImportCounts {
   errors: { line: number; reason: string }[];
+  /** New users without a second factor: each got an enrollment link, or none when no writeLink was given. */
+  needEnrollment: number;
 }
 
 export interface ImportOptions {
@@ -45,7 +47,8 @@ export interface ImportOptions {
   onProgress?(counts: ImportCounts): void;
   /**
    * Receives the single-use enrollment link of each new user without a second factor, after the
-   * batch committed. The CLI writes them to the --links file, never to the log.
+   * batch committed. The CLI writes them to the --links file, never to the log. Without it no
+   * link is made (the summary's needEnrollment says how many users are waiting for one).
    */
   writeLink?(username: string, url: string): void | Promise<void>;
 }
@@ -81,7 +84,7 @@ export async function importUsers(deps: ImportDeps, source: AsyncIterable<Source
     const name = normalizeGroupName(options.group);
     if (name.length < 1 || name.length > 64) throw new RangeError('the group name must be 1–64 characters');
   }
-  const summary: ImportSummary = { imported: 0, updated: 0, skipped: 0, failed: 0, errors: [] };
+  const summary: ImportSummary = { imported: 0, updated: 0, skipped: 0, failed: 0, errors: [], needEnrollment: 0 };
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const firstLineOf = new Map<string, number>();
   let batch: Pending[] = [];
@@ -135,6 +138,7 @@ async function writeBatchIsolatingFailures(deps: ImportDeps, batch: Pending[], o
     summary.imported += outcome.imported;
     summary.updated += outcome.updated;
     summary.skipped += outcome.skipped;
+    summary.needEnrollment += outcome.needEnrollment;
     return;
   } catch (error) {
     if (batch.length === 1) {
@@ -151,9 +155,16 @@ function databaseReason(error: unknown): string {
   return constraint ? `refused by the database (${constraint})` : 'refused by the database';
 }
 
-async function writeBatch(deps: ImportDeps, batch: Pending[], options: ImportOptions): Promise<{ imported: number; updated: number; skipped: number }> {
+interface BatchOutcome {
+  imported: number;
+  updated: number;
+  skipped: number;
+  needEnrollment: number;
+}
+
+async function writeBatch(deps: ImportDeps, batch: Pending[], options: ImportOptions): Promise<BatchOutcome> {
   const links: { username: string; token: string }[] = [];
-  let outcome = { imported: 0, updated: 0, skipped: 0 };
+  let outcome: BatchOutcome = { imported: 0, updated: 0, skipped: 0, needEnrollment: 0 };
   try {
     await deps.db.transaction().execute(async (trx) => {
       outcome = await writeBatchIn(trx, deps, batch, options, links);
@@ -169,7 +180,7 @@ async function writeBatch(deps: ImportDeps, batch: Pending[], options: ImportOpt
   return outcome;
 }
 
-async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch: Pending[], options: ImportOptions, links: { username: string; token: string }[]) {
+async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch: Pending[], options: ImportOptions, links: { username: string; token: string }[]): Promise<BatchOutcome> {
   const { now } = options;
   const usernames = batch.map((one) => one.record.username);
   const existing = new Map(
@@ -269,9 +280,12 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
     for (const row of added) joined.add(row.user_id);
   }
 
+  let needEnrollment = 0;
   for (const [username, userId] of createdIds) {
     const record = recordOf.get(username)!;
     if (record.totp || record.backupCodes.length > 0 || record.disabled) continue;
+    needEnrollment++;
+    if (!options.writeLink) continue;
     const { token } = await createEnrollmentLink(trx, deps.keyring, { userId, purpose: 'import', ttlSeconds: options.linkTtlSeconds, createdBy: null, now });
     links.push({ username, token });
   }
@@ -281,7 +295,7 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
     ...[...createdIds].map(([username, userId]) => {
       const record = recordOf.get(username)!;
       const factors = [record.passwordHash ? 'password' : null, record.totp ? 'totp' : null, record.backupCodes.length > 0 ? 'backup_codes' : null].filter(Boolean);
-      return auditRow(now, userId, 'user.imported', { format: options.format ?? null, factors, enrollmentLink: !record.totp && record.backupCodes.length === 0 && !record.disabled });
+      return auditRow(now, userId, 'user.imported', { format: options.format ?? null, factors, enrollmentLink: !record.totp && record.backupCodes.length === 0 && !record.disabled && options.writeLink !== undefined });
     }),
     ...[...existing.values()].filter((userId) => joined.has(userId)).map((userId) => auditRow(now, userId, 'user.import_groups_added', { format: options.format ?? null })),
   ];
@@ -289,7 +303,7 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
 
   const updated = [...existing.values()].filter((userId) => joined.has(userId)).length;
   const raced = fresh.length - createdIds.size;
-  return { imported: createdIds.size, updated, skipped: existing.size - updated + raced };
+  return { imported: createdIds.size, updated, skipped: existing.size - updated + raced, needEnrollment };
 }
 
 function auditRow(now: Date, userId: string, action: string, details: Record<string, unknown>) {

@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.ts';
 import { createEnrollmentLink, enrollmentUrl } from '../enrollment/links.ts';
 import { hashBackupCode } from '../factors/backup-codes.ts';
 import { sealTotpSecret } from '../factors/totp.ts';
+import { insertRows } from './bulk-insert.ts';
 import { describeIssues, importRecordSchema, type ImportRecord } from './record.ts';
 
 /**
@@ -188,28 +189,24 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
   );
   const fresh = batch.filter((one) => !existing.has(one.record.username));
 
-  const created =
-    fresh.length === 0
-      ? []
-      : await trx
-          .insertInto('users')
-          .values(
-            fresh.map(({ record }) => ({
-              username: record.username,
-              display_name: record.displayName || record.username,
-              webauthn_user_id: randomToken(32),
-              status: record.disabled ? ('disabled' as const) : ('active' as const),
-              created_at: now,
-              updated_at: now,
-              disabled_at: record.disabled ? now : null,
-              email: record.email ?? null,
-              email_verified_at: record.email && record.emailVerified ? now : null,
-            })),
-          )
-          // A user created meanwhile (another import, a sign-up) is left alone, like an existing one.
-          .onConflict((oc) => oc.column('username').doNothing())
-          .returning(['id', 'username'])
-          .execute();
+  const created = await insertRows<{ id: string; username: string }>(
+    trx,
+    'users',
+    { username: 'text', display_name: 'text', webauthn_user_id: 'text', status: 'text', created_at: 'timestamptz', updated_at: 'timestamptz', disabled_at: 'timestamptz', email: 'text', email_verified_at: 'timestamptz' },
+    fresh.map(({ record }) => ({
+      username: record.username,
+      display_name: record.displayName || record.username,
+      webauthn_user_id: randomToken(32),
+      status: record.disabled ? 'disabled' : 'active',
+      created_at: now,
+      updated_at: now,
+      disabled_at: record.disabled ? now : null,
+      email: record.email ?? null,
+      email_verified_at: record.email && record.emailVerified ? now : null,
+    })),
+    // A user created meanwhile (another import, a sign-up) is left alone, like an existing one.
+    { onConflictDoNothing: ['username'], returning: ['id', 'username'] },
+  );
   const createdIds = new Map(created.map((row) => [row.username, row.id]));
   const recordOf = new Map(batch.map((one) => [one.record.username, one.record]));
 
@@ -239,7 +236,26 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
     }
     if (record.backupCodes.length > 0) backupCodeSets.push({ userId, codes: record.backupCodes });
   }
-  if (factorRows.length > 0) await trx.insertInto('factors').values(factorRows as never).execute();
+  await insertRows(
+    trx,
+    'factors',
+    {
+      user_id: 'uuid',
+      kind: 'text',
+      label: 'text',
+      status: 'text',
+      created_at: 'timestamptz',
+      activated_at: 'timestamptz',
+      password_hash: 'text',
+      secret_sealed: 'text',
+      key_id: 'text',
+      algorithm: 'text',
+      digits: 'integer',
+      period_seconds: 'integer',
+      last_used_step: 'bigint',
+    },
+    factorRows,
+  );
   if (backupCodeSets.length > 0) {
     const sets = await trx
       .insertInto('factors')
@@ -271,12 +287,13 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
     const groupIds = new Map((await trx.selectFrom('groups').select(['id', 'name']).where('name', 'in', names).execute()).map((row) => [row.name, row.id]));
-    const added = await trx
-      .insertInto('group_members')
-      .values(wanted.map(({ userId, group }) => ({ group_id: groupIds.get(group)!, user_id: userId, added_at: now })))
-      .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
-      .returning('user_id')
-      .execute();
+    const added = await insertRows<{ user_id: string }>(
+      trx,
+      'group_members',
+      { group_id: 'uuid', user_id: 'uuid', added_at: 'timestamptz' },
+      wanted.map(({ userId, group }) => ({ group_id: groupIds.get(group)!, user_id: userId, added_at: now })),
+      { onConflictDoNothing: ['group_id', 'user_id'], returning: ['user_id'] },
+    );
     for (const row of added) joined.add(row.user_id);
   }
 
@@ -299,7 +316,12 @@ async function writeBatchIn(trx: Transaction<Database>, deps: ImportDeps, batch:
     }),
     ...[...existing.values()].filter((userId) => joined.has(userId)).map((userId) => auditRow(now, userId, 'user.import_groups_added', { format: options.format ?? null })),
   ];
-  if (auditRows.length > 0) await trx.insertInto('audit_events').values(auditRows).execute();
+  await insertRows(
+    trx,
+    'audit_events',
+    { occurred_at: 'timestamptz', actor_user_id: 'uuid', subject_user_id: 'uuid', action: 'text', outcome: 'text', factor_id: 'uuid', session_id: 'uuid', client_address: 'text', user_agent: 'text', request_id: 'text', details: 'jsonb' },
+    auditRows,
+  );
 
   const updated = [...existing.values()].filter((userId) => joined.has(userId)).length;
   const raced = fresh.length - createdIds.size;

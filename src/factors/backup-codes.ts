@@ -30,7 +30,8 @@ export function normalizeBackupCode(input: string): string | null {
   return normalized;
 }
 
-function hashBackupCode(keyring: Keyring, normalizedCode: string): string {
+/** The keyed hash a code is stored and looked up by (the importer hashes existing codes with it). */
+export function hashBackupCode(keyring: Keyring, normalizedCode: string): string {
   return keyedHash(keyring, BACKUP_CODE_PURPOSE, normalizedCode);
 }
 

@@ -62,6 +62,11 @@ function factorSecretContext(userId: string): string {
   return `totp:${userId}`;
 }
 
+/** Seals an active authenticator's secret to its user, as useTotpCode opens it (the importer writes rows in bulk with it). */
+export function sealTotpSecret(keyring: Keyring, userId: string, secret: Uint8Array): SealedSecret {
+  return seal(keyring, secret, factorSecretContext(userId));
+}
+
 export interface TotpParameters {
   algorithm: 'SHA1' | 'SHA256' | 'SHA512';
   digits: number;
@@ -115,7 +120,7 @@ export interface NewTotpFactor {
 /** Stores a confirmed authenticator: the secret sealed to the user, with the parameters it computes with. */
 export async function insertTotpFactor(db: Executor, keyring: Keyring, userId: string, totp: NewTotpFactor, now: Date): Promise<Factor> {
   const { secret, parameters, acceptedStep, label } = totp;
-  const sealed = seal(keyring, secret, factorSecretContext(userId));
+  const sealed = sealTotpSecret(keyring, userId, secret);
   const factor = await db
     .insertInto('factors')
     .values({

@@ -86,6 +86,8 @@ export const environmentSchema = z.object({
   LATCH_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
   LATCH_ALLOW_DEVELOPMENT_KEYS: booleanFlag.default(false),
+  LATCH_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  LATCH_MAIL_FROM: z.string().min(3).max(254).optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -114,6 +116,10 @@ export interface Config {
    * (LATCH_ALLOW_DEVELOPMENT_KEYS=true): the generated development keys are used, loudly.
    */
   allowDevelopmentKeys: boolean;
+  /** Notifications go out by SMTP when set; otherwise to the log and the development mailbox. */
+  smtpUrl: string | null;
+  /** The From of every message. */
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -188,5 +194,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LATCH_LOG_LEVEL,
     production,
     allowDevelopmentKeys: e.LATCH_ALLOW_DEVELOPMENT_KEYS,
+    smtpUrl: e.LATCH_SMTP_URL ?? null,
+    mailFrom: e.LATCH_MAIL_FROM ?? `${e.LATCH_RP_NAME} <no-reply@${rpId}>`,
   };
 }

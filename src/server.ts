@@ -11,6 +11,7 @@ import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startNotificationWorker } from './notifications/worker.ts';
 
 export interface RunningServer {
   url: string;
@@ -75,6 +76,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     deleteExpiredRateLimits(db, clock.now()).catch((error: Error) => logger.warn('rate-limit sweep failed', { errorName: error.name }));
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
+  const notificationWorker = startNotificationWorker({ db, config, clock, logger });
 
   const primary = new URL(config.origins[0]!);
   const url = config.port === 0 || primary.port === '' || Number(primary.port) === port ? config.origins[0]! : `http://localhost:${port}`;
@@ -84,6 +86,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     db,
     async close() {
       clearInterval(sweep);
+      await notificationWorker.stop();
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       await db.destroy();
     },

@@ -18,6 +18,7 @@ import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
 import { passwordSigninRoutes } from './http/routes/password-signin.ts';
 import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
+import { emailRoutes } from './http/routes/email.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', passwordSigninRoutes(deps));
   app.route('/', fallbackFactorRoutes(deps));
   app.route('/', rememberedDeviceRoutes(deps));
+  app.route('/', emailRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

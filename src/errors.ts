@@ -37,6 +37,10 @@ export const errorCodes = {
   totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
   factor_bound_in_session: { status: 403, message: 'A way to sign in added in this session cannot confirm it is you here. Use one you had before, or sign in again.' },
   remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
+  email_invalid: { status: 400, message: 'That is not an email address we can send to. Check it and try again.' },
+  email_confirmation_invalid: { status: 400, message: 'No code is waiting, or it expired or used up its attempts. Ask for a new code.' },
+  email_not_found: { status: 404, message: 'Your account has no email address.' },
+  email_delivery_failed: { status: 503, message: 'The confirmation code could not be sent just now. Try again in a moment.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -19,6 +19,8 @@ import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
 import { passwordSigninRoutes } from './http/routes/password-signin.ts';
 import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
+import { emailRoutes } from './http/routes/email.ts';
+import { developmentMailRoutes } from './http/routes/development-mail.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { forwardAuthRoutes } from './http/routes/forward-auth.ts';
@@ -82,6 +84,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', fallbackFactorRoutes(deps));
   app.route('/', rememberedDeviceRoutes(deps));
   app.route('/', forwardAuthRoutes(deps));
+  app.route('/', emailRoutes(deps));
+  app.route('/', developmentMailRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

@@ -114,6 +114,8 @@ export const environmentSchema = z.object({
   LATCH_REQUEST_TIMEOUT_SECONDS: secondsSchema(30),
   LATCH_KEEP_ALIVE_TIMEOUT_SECONDS: secondsSchema(5),
   LATCH_SHUTDOWN_TIMEOUT_SECONDS: secondsSchema(15),
+  LATCH_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  LATCH_MAIL_FROM: z.string().min(3).max(254).optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -160,6 +162,10 @@ export interface Config {
   dbPoolSize: number;
   /** Slow clients: time to send the headers, the whole request; idle keep-alive; draining at shutdown. */
   timeouts: { headersSeconds: number; requestSeconds: number; keepAliveSeconds: number; shutdownSeconds: number };
+  /** Notifications go out by SMTP when set; otherwise to the log and the development mailbox. */
+  smtpUrl: string | null;
+  /** The From of every message. */
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -261,6 +267,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepAliveSeconds: e.LATCH_KEEP_ALIVE_TIMEOUT_SECONDS,
       shutdownSeconds: e.LATCH_SHUTDOWN_TIMEOUT_SECONDS,
     },
+    smtpUrl: e.LATCH_SMTP_URL ?? null,
+    mailFrom: e.LATCH_MAIL_FROM ?? `${e.LATCH_RP_NAME} <no-reply@${rpId}>`,
   };
 }
 

@@ -13,6 +13,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics/metrics.ts';
+import { startNotificationWorker } from './notifications/worker.ts';
 
 export interface RunningServer {
   url: string;
@@ -116,6 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     deleteExpiredRateLimits(db, clock.now()).catch((error: Error) => logger.warn('rate-limit sweep failed', { errorName: error.name }));
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
+  const notificationWorker = startNotificationWorker({ db, config, clock, logger });
 
   const primary = new URL(config.origins[0]!);
   const url = config.port === 0 || primary.port === '' || Number(primary.port) === port ? config.origins[0]! : `http://localhost:${port}`;
@@ -139,6 +141,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearInterval(closeIdle);
         clearTimeout(deadline);
       }
+      await notificationWorker.stop();
       await db.destroy();
     },
   };

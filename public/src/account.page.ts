@@ -22,6 +22,7 @@ import {
   type User,
 } from './api.ts';
 import { renderBackupCodes } from './backup-codes.ts';
+import { renderEmailPanel } from './email.ts';
 import { confirmAction } from './confirm.ts';
 import { addPasskey, signalAcceptedPasskeys } from './passkeys.ts';
 import { defaultRpId, knownUserHandle, signalCurrentUserDetails } from './signal.ts';
@@ -607,7 +608,7 @@ async function start(): Promise<void> {
     byId('add-passkey').hidden = true;
   }
   try {
-    await Promise.all([refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity()]);
+    await Promise.all([refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity(), renderEmailPanel(byId('email-panel'), { messages, report })]);
   } catch (error) {
     report(error);
   }

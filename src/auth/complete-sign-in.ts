@@ -32,8 +32,9 @@ export async function completeSignIn(
   await queueNotification(trx, {
     userId: input.user.id,
     kind: 'new_sign_in',
-    payload: { sessionId: established.session.id, method: input.proof.method, clientAddress: requester.clientAddress, userAgent: requester.userAgent },
+    payload: { sessionId: established.session.id, method: input.proof.method },
     now: requester.now,
+    from: requester,
   });
   return established;
 }

@@ -76,7 +76,7 @@ export async function stepUpWithPasskey(
   const { session, user } = signedIn(requester);
   return runPasskeyCeremony(deps, requester, 'passkey.step_up', async (trx) => {
     const purpose = { kind: 'passkey_step_up' as const, userId: user.id, sessionId: session.id };
-    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, purpose, requester.now);
+    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, purpose, requester.now, requester);
     if (!outcome.ok) return outcome;
     const { factor, userVerified } = outcome.value;
     if (factor.bound_session_id === session.id) throw new LatchError('factor_bound_in_session');

@@ -112,3 +112,50 @@ export async function deleteStaleCeremonies(db: Executor, now: Date): Promise<nu
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * Ceremonies the client holds no id for (an email confirmation: the user brings only the mailed
+ * code): found by user and kind. At most one is live per user and kind — starting a new one
+ * cancels the others with this.
+ */
+export async function cancelCeremoniesOfUser(db: Executor, userId: string, kind: CeremonyKind, now: Date): Promise<number> {
+  const result = await db
+    .updateTable('ceremonies')
+    .set({ consumed_at: now })
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Spends one attempt of the user's live ceremony of this kind (see cancelCeremoniesOfUser), in
+ * one UPDATE: null when there is none, or it expired, or its attempts are used up.
+ */
+export async function spendUserCeremonyAttempt(db: Executor, userId: string, kind: CeremonyKind, now: Date): Promise<Ceremony | null> {
+  const spent = await db
+    .updateTable('ceremonies')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+    .returningAll()
+    .executeTakeFirst();
+  return spent ?? null;
+}
+
+/** Consumes a ceremony row found another way than by its id (as above), once: null when another request already did. */
+export async function consumeCeremonyRow(db: Executor, ceremony: Pick<Ceremony, 'id_hash'>, now: Date): Promise<Ceremony | null> {
+  const consumed = await db
+    .updateTable('ceremonies')
+    .set({ consumed_at: now })
+    .where('id_hash', '=', ceremony.id_hash)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returningAll()
+    .executeTakeFirst();
+  return consumed ?? null;
+}

@@ -42,6 +42,11 @@ export const ceremonyDataSchemas = {
   /** Decided when the step-up started; a missing flag means required. */
   passkey_step_up: z.object({ requireUserVerification: z.boolean().default(true) }),
   passkey_register: z.object({}),
+  /**
+   * An address waiting for its confirmation code: the address (not a secret: it becomes the
+   * user's) and only the keyed hash of the code mailed to it.
+   */
+  email_confirm: z.object({ email: z.string().min(3).max(254), codeHash: z.string().min(1) }),
 } as const satisfies Record<CeremonyKind, z.ZodType>;
 
 export type CeremonyData<K extends CeremonyKind> = z.infer<(typeof ceremonyDataSchemas)[K]>;

@@ -129,7 +129,8 @@ export type CeremonyKind =
   | 'passkey_step_up'
   | 'totp_signup'
   | 'totp_setup'
-  | 'signin_ticket';
+  | 'signin_ticket'
+  | 'email_confirm';
 
 export interface CeremoniesTable {
   /** keyed hash of the ceremony id the client holds: the id is a bearer secret (a sign-in ticket is one). */
@@ -201,6 +202,20 @@ export interface NotificationsTable {
   created_at: Timestamp;
   sent_at: Timestamp | null;
   attempts: Generated<number>;
+  /** Where the change came from, shown in the message (never a secret). */
+  client_address: Generated<string | null>;
+  user_agent: Generated<string | null>;
+  /** Another address than the user's confirmed one: the old address, told that it was replaced. */
+  recipient: Generated<string | null>;
+  /** Due from then: set when queued, pushed on by a worker's lease and by the backoff after a failure. */
+  next_attempt_at: Generated<Date | null>;
+  /** Why the last attempt failed (an SMTP status, never a secret). */
+  last_error: Generated<string | null>;
+  /** Given up after too many attempts. */
+  failed_at: Generated<Date | null>;
+  /** Not sent by design: the user has no confirmed address. */
+  skipped_at: Generated<Date | null>;
+  skipped_reason: Generated<string | null>;
 }
 
 export interface RememberedDevicesTable {
@@ -240,3 +255,4 @@ export type AuditEvent = Selectable<AuditEventsTable>;
 export type RememberedDevice = Selectable<RememberedDevicesTable>;
 export type Group = Selectable<GroupsTable>;
 export type EnrollmentLink = Selectable<EnrollmentLinksTable>;
+export type Notification = Selectable<NotificationsTable>;

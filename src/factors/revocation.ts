@@ -89,6 +89,7 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
       kind: 'factor_removed',
       payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null },
       now: context.now,
+      from: context,
     });
   }
   return { outcome: 'revoked', factor: revoked, endedSessionIds };

@@ -109,7 +109,7 @@ export async function claimSecondFactorAttempt(
     if (bySubject.throttleEngaged && input.subject.userId) {
       const userId = input.subject.userId;
       await recordAudit(trx, context, { action: 'second_factor.throttled', outcome: 'success', subjectUserId: userId, details: { method: input.method } });
-      await queueNotification(trx, { userId, kind: 'second_factor_throttled', payload: { method: input.method }, now: context.now });
+      await queueNotification(trx, { userId, kind: 'second_factor_throttled', payload: { method: input.method }, now: context.now, from: context });
     }
     return { allowed: true as const, attemptsLeft, lockedForSeconds };
   });

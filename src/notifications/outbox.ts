@@ -9,15 +9,43 @@ export type NotificationKind =
   | 'backup_codes_regenerated'
   | 'password_changed'
   | 'new_sign_in'
-  | 'second_factor_throttled';
+  | 'second_factor_throttled'
+  | 'email_changed';
+
+export const notificationKinds: readonly NotificationKind[] = [
+  'factor_added',
+  'factor_removed',
+  'factor_flagged',
+  'backup_code_used',
+  'backup_codes_regenerated',
+  'password_changed',
+  'new_sign_in',
+  'second_factor_throttled',
+  'email_changed',
+];
+
+/** Where the change came from: the message says which address and browser, so a stranger's change stands out. */
+export interface NotificationOrigin {
+  clientAddress: string | null;
+  userAgent: string | null;
+}
 
 /**
  * Queues a notification in the same transaction as the change it tells about; delivery reads the
- * outbox later, so a failed delivery never rolls back the change.
+ * outbox later (src/notifications/worker.ts), so a failed delivery never rolls back the change.
+ * The payload is shown in the message: never a secret, a code or a token.
  */
 export async function queueNotification(
   trx: Kysely<Database> | Transaction<Database>,
-  notification: { userId: string; kind: NotificationKind; payload?: Record<string, unknown>; now: Date },
+  notification: {
+    userId: string;
+    kind: NotificationKind;
+    payload?: Record<string, unknown>;
+    now: Date;
+    from?: NotificationOrigin;
+    /** Send to this address instead of the user's confirmed one (the old address after a change). */
+    recipient?: string | null;
+  },
 ): Promise<void> {
   await trx
     .insertInto('notifications')
@@ -26,6 +54,10 @@ export async function queueNotification(
       kind: notification.kind,
       payload: JSON.stringify(notification.payload ?? {}),
       created_at: notification.now,
+      next_attempt_at: notification.now,
+      client_address: notification.from?.clientAddress ?? null,
+      user_agent: notification.from?.userAgent ?? null,
+      recipient: notification.recipient ?? null,
     })
     .execute();
 }

@@ -16,6 +16,7 @@ export type SensitiveAction =
   | 'password.change'
   | 'sessions.revoke_others'
   | 'remembered_devices.forget'
+  | 'email.change'
   | 'admin.manage_users'
   | 'admin.revoke_user_factor'
   | 'admin.end_user_sessions';
@@ -50,6 +51,9 @@ export const policyTable: Readonly<Record<SensitiveAction, Requirement>> = {
   'password.change': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
   'sessions.revoke_others': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
   'remembered_devices.forget': { maxAgeSeconds: FIFTEEN_MINUTES, methods: both, phishingResistant: false, minAal: 1, adminOnly: false },
+  // Setting, changing or removing the address decides where the warnings go (and later where a
+  // recovery link goes): a stolen session must not be able to redirect or silence them.
+  'email.change': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
   'admin.manage_users': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
   'admin.revoke_user_factor': { maxAgeSeconds: FIVE_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
   'admin.end_user_sessions': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },

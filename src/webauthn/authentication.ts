@@ -15,7 +15,7 @@ import {
   recordPasskeyUse,
   storedPublicKey,
 } from '../factors/passkey.ts';
-import { queueNotification } from '../notifications/outbox.ts';
+import { queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
 import { findUserById, findUserByWebAuthnUserId, normalizeUsername } from '../users/users.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
@@ -123,6 +123,8 @@ export async function finishPasskeyAssertion(
   input: { ceremonyId: string; response: AuthenticationResponseJSON },
   purpose: AssertionPurpose,
   now: Date,
+  /** Where the assertion came from, for the notification a flagged passkey sends. */
+  from?: NotificationOrigin,
 ): Promise<CeremonyOutcome<VerifiedPasskeyUse>> {
   const signedInUserId = purpose.kind === 'passkey_step_up' ? purpose.userId : null;
 
@@ -229,6 +231,7 @@ export async function finishPasskeyAssertion(
       kind: 'factor_flagged',
       payload: { factorId: factor.id, kind: 'passkey', label: factor.label, reason: 'sign_count_not_increasing' },
       now,
+      from,
     });
     return refuse('possible_cloned_authenticator', 'sign_count_not_increasing', {
       userId: user.id,

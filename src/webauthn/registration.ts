@@ -7,7 +7,7 @@ import type { Database, Factor, User } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
 import { LatchError } from '../errors.ts';
 import { credentialDescriptor, insertPasskey, isCredentialRegistered, listActivePasskeys } from '../factors/passkey.ts';
-import { queueNotification } from '../notifications/outbox.ts';
+import { queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
 import { createUser, findUserByUsername, normalizeUsername } from '../users/users.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import {
@@ -113,6 +113,8 @@ export async function finishPasskeyEnrollment(
   rp: RelyingParty,
   input: FinishRegistrationInput & { userId: string; sessionId: string },
   now: Date,
+  /** Where the registration came from, for the notification. */
+  from?: NotificationOrigin,
 ): Promise<CeremonyOutcome<{ factor: Factor }>> {
   const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_register', now);
   if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: input.userId });
@@ -130,6 +132,7 @@ export async function finishPasskeyEnrollment(
     kind: 'factor_added',
     payload: { factorId: factor.id, kind: 'passkey', label: factor.label, aaguid: factor.aaguid },
     now,
+    from,
   });
   return { ok: true, value: { factor } };
 }

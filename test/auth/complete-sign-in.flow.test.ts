@@ -61,7 +61,8 @@ describe('completeSignIn (without HTTP)', () => {
     });
     const notified = (await notifications(f, user.user.id, 'new_sign_in')).filter((n) => n.payload.sessionId === session.id);
     expect(notified).toHaveLength(1);
-    expect(notified[0]!.payload).toEqual({ sessionId: session.id, method: 'passkey', clientAddress: '198.51.100.7', userAgent: 'flow-test' });
+    expect(notified[0]!.payload).toEqual({ sessionId: session.id, method: 'passkey' });
+    expect(notified[0]).toMatchObject({ client_address: '198.51.100.7', user_agent: 'flow-test' });
     expect(notified[0]!.sent_at).toBeNull();
   });
 

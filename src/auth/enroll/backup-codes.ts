@@ -38,7 +38,7 @@ export async function regenerateBackupCodes(deps: AuthDeps, requester: Requester
       factorId: factor.id,
       details: { replacedFactorId: old?.id ?? null, endedSessions },
     });
-    await queueNotification(trx, { userId: user.id, kind: 'backup_codes_regenerated', payload: { factorId: factor.id }, now: requester.now });
+    await queueNotification(trx, { userId: user.id, kind: 'backup_codes_regenerated', payload: { factorId: factor.id }, now: requester.now, from: requester });
     return { codes, endedSessions };
   });
 }

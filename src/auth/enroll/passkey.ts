@@ -25,7 +25,7 @@ export async function finishAddingPasskey(
   return runPasskeyCeremony(deps, requester, 'factor.add', async (trx) => {
     // Checked again here: the proof may have aged past the policy while the user held their key.
     await requireAllowed(trx, 'factor.add', current, requester.now);
-    const outcome = await finishPasskeyEnrollment(trx, deps.keyring, rp, { ...input, userId: user.id, sessionId: session.id }, requester.now);
+    const outcome = await finishPasskeyEnrollment(trx, deps.keyring, rp, { ...input, userId: user.id, sessionId: session.id }, requester.now, requester);
     if (!outcome.ok) return outcome;
     const { factor } = outcome.value;
     return { ok: true, value: { result: factor, userId: user.id, factorId: factor.id, details: { kind: 'passkey', aaguid: factor.aaguid, userVerified: factor.user_verified } } };

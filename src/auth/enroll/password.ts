@@ -39,6 +39,7 @@ export async function setPassword(deps: AuthDeps, requester: Requester, input: {
       kind: created ? 'factor_added' : 'password_changed',
       payload: { factorId: factor.id, kind: 'password' },
       now: requester.now,
+      from: requester,
     });
     return { factor, endedSessions: endedSessions.length };
   });

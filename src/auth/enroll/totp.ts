@@ -75,7 +75,7 @@ export async function finishAddingTotp(
       factorId: factor.id,
       details: { kind: 'totp', backupCodesCreated: backup !== null },
     });
-    await queueNotification(trx, { userId: user.id, kind: 'factor_added', payload: { factorId: factor.id, kind: 'totp' }, now: requester.now });
+    await queueNotification(trx, { userId: user.id, kind: 'factor_added', payload: { factorId: factor.id, kind: 'totp' }, now: requester.now, from: requester });
     return { factor, backupCodes: backup?.codes ?? null };
   });
 }

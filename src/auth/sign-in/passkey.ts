@@ -19,7 +19,7 @@ export async function signInWithPasskey(
   input: { ceremonyId: string; response: AuthenticationResponseJSON },
 ): Promise<{ user: User; established: EstablishedSession }> {
   return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx) => {
-    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now);
+    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now, requester);
     if (!outcome.ok) return outcome;
     const { user, factor, userVerified } = outcome.value;
     const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } });

@@ -69,7 +69,7 @@ export async function signInWithBackupCode(
       factorId: redeemed.factorId,
       details: { remaining: redeemed.remaining, forgottenDevices: forgotten.deviceIds.length, endedSessions: forgotten.endedSessionIds.length },
     });
-    await queueNotification(trx, { userId: user.id, kind: 'backup_code_used', payload: { remaining: redeemed.remaining }, now: requester.now });
+    await queueNotification(trx, { userId: user.id, kind: 'backup_code_used', payload: { remaining: redeemed.remaining }, now: requester.now, from: requester });
     return { proof: { method: 'password_backup_code', passwordFactorId, backupCodesFactorId: redeemed.factorId }, factorId: redeemed.factorId, result: { remaining: redeemed.remaining } };
   });
 }

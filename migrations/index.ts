@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as foundation from './2026-11-22T01-foundation.ts';
 import * as signInEngine from './2026-11-23T01-sign-in-engine.ts';
 import * as organizations from './2026-11-27T01-organizations.ts';
+import * as administration from './2026-11-27T12-administration.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T01-foundation': foundation,
   '2026-11-23T01-sign-in-engine': signInEngine,
   '2026-11-27T01-organizations': organizations,
+  '2026-11-27T12-administration': administration,
 };

@@ -37,6 +37,14 @@ export const errorCodes = {
   totp_not_enrolled: { status: 400, message: 'You have no authenticator app set up.' },
   factor_bound_in_session: { status: 403, message: 'A way to sign in added in this session cannot confirm it is you here. Use one you had before, or sign in again.' },
   remembered_device_not_found: { status: 404, message: 'No such remembered browser.' },
+  user_not_found: { status: 404, message: 'No such user.' },
+  group_not_found: { status: 404, message: 'No such group.' },
+  group_exists: { status: 409, message: 'A group with that name exists already.' },
+  /** The default group holds everyone without membership rows: it cannot be deleted, renamed or joined. */
+  default_group: { status: 409, message: 'Everyone is in the default group; it cannot be deleted, renamed, joined or left.' },
+  last_admin: { status: 409, message: 'This is the last administrator; promote another before demoting or disabling this one.' },
+  /** An enrollment link that is unknown, used or expired: which of these is not said (the token is a bearer secret). */
+  enrollment_link_invalid: { status: 400, message: 'This enrollment link is not valid: it was used already or has expired. Ask for a new one.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -19,7 +19,7 @@ export async function requireAllowed(
   const usable = (await listActiveFactors(db, session.user_id)).filter((factor) => factor.bound_session_id !== session.id);
   const decision = decide(
     action,
-    { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at },
+    { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at, passkeyVerifiedAt: session.passkey_verified_at },
     {
       now,
       activeFactorKinds: activeKinds(usable),

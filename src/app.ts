@@ -13,6 +13,7 @@ import { requestContext } from './http/middleware/request-context.ts';
 import { pageContentSecurityPolicy, securityHeaders } from './http/middleware/security-headers.ts';
 import { loadSession } from './http/middleware/session.ts';
 import { sessionLifetimes } from './auth/requester.ts';
+import { adminRoutes } from './http/routes/admin.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', passwordSigninRoutes(deps));
   app.route('/', fallbackFactorRoutes(deps));
   app.route('/', rememberedDeviceRoutes(deps));
+  app.route('/', adminRoutes(deps, authenticatorNames));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

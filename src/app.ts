@@ -14,6 +14,7 @@ import { pageContentSecurityPolicy, securityHeaders } from './http/middleware/se
 import { loadSession } from './http/middleware/session.ts';
 import { sessionCookieSettings } from './http/session-cookie.ts';
 import { sessionLifetimes } from './auth/requester.ts';
+import { adminRoutes } from './http/routes/admin.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', forwardAuthRoutes(deps));
   app.route('/', emailRoutes(deps));
   app.route('/', developmentMailRoutes(deps));
+  app.route('/', adminRoutes(deps, authenticatorNames));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

@@ -42,6 +42,14 @@ export const errorCodes = {
   email_confirmation_invalid: { status: 400, message: 'No code is waiting, or it expired or used up its attempts. Ask for a new code.' },
   email_not_found: { status: 404, message: 'Your account has no email address.' },
   email_delivery_failed: { status: 503, message: 'The confirmation code could not be sent just now. Try again in a moment.' },
+  user_not_found: { status: 404, message: 'No such user.' },
+  group_not_found: { status: 404, message: 'No such group.' },
+  group_exists: { status: 409, message: 'A group with that name exists already.' },
+  /** The default group holds everyone without membership rows: it cannot be deleted, renamed or joined. */
+  default_group: { status: 409, message: 'Everyone is in the default group; it cannot be deleted, renamed, joined or left.' },
+  last_admin: { status: 409, message: 'This is the last administrator; promote another before demoting or disabling this one.' },
+  /** An enrollment link that is unknown, used or expired: which of these is not said (the token is a bearer secret). */
+  enrollment_link_invalid: { status: 400, message: 'This enrollment link is not valid: it was used already or has expired. Ask for a new one.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
   database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },

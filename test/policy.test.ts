@@ -73,14 +73,33 @@ describe('policy table', () => {
   });
 
   it('admin actions are denied to non-admins however fresh the session', () => {
-    expect(decide('admin.manage_users', freshStrong, userContext)).toEqual({ decision: 'deny', reason: 'not_admin' });
+    const proven = { ...freshStrong, passkeyVerifiedAt: secondsAgo(10) };
+    expect(decide('admin.read', proven, userContext)).toEqual({ decision: 'deny', reason: 'not_admin' });
+    expect(decide('admin.write', proven, userContext)).toEqual({ decision: 'deny', reason: 'not_admin' });
   });
 
   it('admin actions need a phishing-resistant proof: a TOTP-made session must step up with a passkey', () => {
     const admin = { ...userContext, isAdmin: true };
-    const totpSession = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['pwd', 'otp'], steppedUpAt: null };
-    expect(decide('admin.revoke_user_factor', totpSession, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
-    expect(decide('admin.revoke_user_factor', freshStrong, admin)).toEqual({ decision: 'allow' });
-    expect(decide('admin.revoke_user_factor', totpSession, { ...admin, hasUserVerifyingPasskey: false })).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
+    const totpSession = { aal: 2, phishingResistant: false, lastVerifiedAt: secondsAgo(1), amr: ['pwd', 'otp'], steppedUpAt: null, passkeyVerifiedAt: null };
+    expect(decide('admin.write', totpSession, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
+    expect(decide('admin.write', { ...freshStrong, passkeyVerifiedAt: secondsAgo(10) }, admin)).toEqual({ decision: 'allow' });
+    expect(decide('admin.write', totpSession, { ...admin, hasUserVerifyingPasskey: false })).toEqual({ decision: 'deny', reason: 'no_step_up_method' });
+  });
+
+  it('admin freshness counts from the last passkey proof: a later TOTP step-up does not make it fresh', () => {
+    const admin = { ...userContext, isAdmin: true };
+    // Signed in with a passkey an hour ago, stepped up with a (phishable) code a second ago.
+    const steppedUpWithCode = { aal: 2, phishingResistant: true, lastVerifiedAt: secondsAgo(1), amr: ['otp', 'passkey', 'uv'], steppedUpAt: secondsAgo(1), passkeyVerifiedAt: secondsAgo(3600) };
+    expect(decide('admin.write', steppedUpWithCode, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 300 });
+    expect(decide('admin.read', steppedUpWithCode, admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 900 });
+  });
+
+  it('admin writes need a passkey proof within five minutes, reads within fifteen', () => {
+    const admin = { ...userContext, isAdmin: true };
+    const provenAgo = (seconds: number) => ({ ...freshStrong, lastVerifiedAt: secondsAgo(seconds), passkeyVerifiedAt: secondsAgo(seconds) });
+    expect(decide('admin.write', provenAgo(299), admin)).toEqual({ decision: 'allow' });
+    expect(decide('admin.write', provenAgo(301), admin).decision).toBe('step_up_required');
+    expect(decide('admin.read', provenAgo(301), admin)).toEqual({ decision: 'allow' });
+    expect(decide('admin.read', provenAgo(901), admin)).toEqual({ decision: 'step_up_required', methods: ['passkey'], maxAgeSeconds: 900 });
   });
 });

@@ -51,7 +51,7 @@ export interface AuditPage {
 
 /** A user's own security events, newest first, paged by id. */
 export async function listAuditEventsForUser(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   userId: string,
   options: { limit: number; before?: string | null },
 ): Promise<AuditPage> {

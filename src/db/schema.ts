@@ -166,6 +166,11 @@ export interface SessionsTable {
   /** The last time a factor was proven in this session (sign-in or step-up). */
   last_verified_at: Timestamp;
   stepped_up_at: Timestamp | null;
+  /**
+   * The last time a passkey with user verification was proven in this session (sign-in or
+   * step-up): admin actions are fresh only from this, never from a TOTP step-up.
+   */
+  passkey_verified_at: Generated<Date | null>;
   client_address: string | null;
   user_agent: string | null;
   revoked_at: Timestamp | null;

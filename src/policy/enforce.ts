@@ -49,5 +49,5 @@ export async function requireSatisfied(
 
 /** What the policy reads of a session row. */
 export function sessionFacts(session: Session): SessionFacts {
-  return { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at };
+  return { aal: session.aal, phishingResistant: session.phishing_resistant, lastVerifiedAt: session.last_verified_at, amr: session.amr, steppedUpAt: session.stepped_up_at, passkeyVerifiedAt: session.passkey_verified_at };
 }

@@ -17,9 +17,8 @@ export type SensitiveAction =
   | 'sessions.revoke_others'
   | 'remembered_devices.forget'
   | 'email.change'
-  | 'admin.manage_users'
-  | 'admin.revoke_user_factor'
-  | 'admin.end_user_sessions';
+  | 'admin.read'
+  | 'admin.write';
 
 export interface Requirement {
   /** The last factor proof must be at most this old. */
@@ -54,9 +53,13 @@ export const policyTable: Readonly<Record<SensitiveAction, Requirement>> = {
   // Setting, changing or removing the address decides where the warnings go (and later where a
   // recovery link goes): a stolen session must not be able to redirect or silence them.
   'email.change': { maxAgeSeconds: FIVE_MINUTES, methods: both, phishingResistant: false, minAal: 2, adminOnly: false },
-  'admin.manage_users': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
-  'admin.revoke_user_factor': { maxAgeSeconds: FIVE_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
-  'admin.end_user_sessions': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
+  // Administration acts on other people's accounts, so only a passkey with user verification will
+  // do (a phished password and code must not reach it), and freshness counts from the last such
+  // passkey proof, never from a TOTP step-up. Every change needs one within five minutes; reading
+  // users, their factors and their audit trail (personal data, and the map an attacker would
+  // want) needs one within fifteen, so browsing the admin pages does not ask at every click.
+  'admin.read': { maxAgeSeconds: FIFTEEN_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
+  'admin.write': { maxAgeSeconds: FIVE_MINUTES, methods: ['passkey'], phishingResistant: true, minAal: 2, adminOnly: true },
 };
 
 /** What the policy needs to know of a session. */
@@ -67,6 +70,12 @@ export interface SessionFacts {
   /** How the session was made; a remembered browser stood in for the second factor when it says so. */
   amr: readonly string[];
   steppedUpAt: Date | null;
+  /**
+   * The last passkey proof with user verification in this session. Actions that need a
+   * phishing-resistant proof are fresh only from this: `lastVerifiedAt` also moves with a TOTP
+   * step-up, and a stolen cookie plus a phished code must not pass for a passkey.
+   */
+  passkeyVerifiedAt?: Date | null;
 }
 
 export interface PolicyContext {
@@ -94,7 +103,8 @@ export function decide(action: SensitiveAction, session: SessionFacts, context: 
 export function decideRequirement(requirement: Requirement, session: SessionFacts, context: PolicyContext): Decision {
   if (requirement.adminOnly && !context.isAdmin) return { decision: 'deny', reason: 'not_admin' };
 
-  const ageSeconds = (context.now.getTime() - session.lastVerifiedAt.getTime()) / 1000;
+  const provenAt = requirement.phishingResistant ? (session.passkeyVerifiedAt ?? null) : session.lastVerifiedAt;
+  const ageSeconds = provenAt ? (context.now.getTime() - provenAt.getTime()) / 1000 : Number.POSITIVE_INFINITY;
   // A remembered browser skipped the code at sign-in: convenient for signing in, but no proof that
   // the person is here now. Until they step up, nothing sensitive counts as freshly proven.
   const secondFactorSkipped = session.amr.includes('remembered_device') && session.steppedUpAt === null;

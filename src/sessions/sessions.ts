@@ -62,6 +62,7 @@ export async function createSession(
       absolute_expires_at: absoluteExpiresAt,
       last_verified_at: now,
       stepped_up_at: null,
+      passkey_verified_at: proof.phishingResistant ? now : null,
       client_address: context.clientAddress,
       user_agent: context.userAgent,
       revoked_at: null,
@@ -165,7 +166,7 @@ export async function rotateSession(
             amr: sql<string[]>`(select array_agg(distinct m order by m) from unnest(${eb.ref('amr')} || ${sql.val(proof.amr)}::text[]) as m)`,
             factor_ids: sql<string[]>`(select array_agg(distinct f) from unnest(${eb.ref('factor_ids')} || ${sql.val([proof.factorId])}::uuid[]) as f)`,
             ...(proof.aal ? { aal: sql<number>`greatest(${eb.ref('aal')}, ${proof.aal})` } : {}),
-            ...(proof.phishingResistant ? { phishing_resistant: true } : {}),
+            ...(proof.phishingResistant ? { phishing_resistant: true, passkey_verified_at: now } : {}),
           }
         : {}),
     }))

@@ -15,13 +15,12 @@ export interface DevelopmentMailView {
  * included, so only where nothing is really mailed — the embedded database and no LATCH_SMTP_URL
  * — and only to an administrator who just stepped up. Anywhere else it does not exist (not_found).
  *
- * The admin check is `admin.manage_users` of the policy table (administrators, fresh passkey);
- * when a dedicated admin action lands, this is the one line to change.
+ * The admin check is `admin.read` of the policy table (administrators, a passkey proof within 15 minutes).
  */
 export async function readDevelopmentMailbox(deps: AuthDeps, requester: Requester): Promise<DevelopmentMailView> {
   if (deps.config.databaseUrl !== null || deps.config.smtpUrl !== null) throw new LatchError('not_found');
   const current = signedIn(requester);
-  await requireAllowed(deps.db, 'admin.manage_users', current, requester.now);
+  await requireAllowed(deps.db, 'admin.read', current, requester.now);
   await recordAudit(deps.db, requester, {
     action: 'admin.development_mail.view',
     outcome: 'success',

@@ -1,9 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { fileURLToPath } from 'node:url';
-import { relative } from 'node:path';
 import { LatchError } from './errors.ts';
 import { loadAuthenticatorNames } from './factors/aaguid.ts';
 import type { AppDeps, AppEnv } from './http/context.ts';
@@ -11,6 +9,7 @@ import { createErrorHandler, errorResponse } from './http/errors.ts';
 import { sameOriginJson } from './http/middleware/csrf.ts';
 import { requestContext } from './http/middleware/request-context.ts';
 import { pageContentSecurityPolicy, securityHeaders } from './http/middleware/security-headers.ts';
+import { clientFileRoutes } from './http/static-files.ts';
 import { loadSession } from './http/middleware/session.ts';
 import { sessionCookieSettings } from './http/session-cookie.ts';
 import { sessionLifetimes } from './auth/requester.ts';
@@ -93,20 +92,16 @@ export function createApp(deps: AppDeps) {
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));
   // Last: the pages answer any GET no route above did (the client's fallback), so whatever
   // is mounted later goes above them.
-  app.route('/', clientPageRoutes());
+  app.route('/', clientPageRoutes(deps.config.production));
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
 
-/** The browser client: its pages by their clean paths, the rest of public/ as files, all under the pages' CSP. */
-function clientPageRoutes() {
+/** The browser client (src/http/static-files.ts): its pages by their clean paths, its files, all under the pages' CSP. */
+function clientPageRoutes(production: boolean) {
   const pages = new Hono<AppEnv>();
   pages.use('*', pageContentSecurityPolicy());
-  // serveStatic resolves its root against the working directory.
-  const root = relative(process.cwd(), publicDir) || '.';
-  for (const [path, file] of Object.entries(clientPages)) pages.get(path, serveStatic({ root, path: file }));
-  pages.use('/*', serveStatic({ root }));
-  pages.get('/*', serveStatic({ root, path: 'index.html' }));
+  pages.route('/', clientFileRoutes({ publicDir, pages: { '/': 'index.html', ...clientPages }, production }));
   return pages;
 }

@@ -28,15 +28,53 @@ import { addPasskey, signalAcceptedPasskeys } from './passkeys.ts';
 import { defaultRpId, knownUserHandle, signalCurrentUserDetails } from './signal.ts';
 import { installStepUp } from './stepup.ts';
 import { renderTotpSetup, type TotpEnrollment } from './totp-setup.ts';
-import { byId, describeUserAgent, formatDay, h, pageMessages, setFlash, takeFlash, timeElement, withBusy } from './ui.ts';
+import { byId, describeUserAgent, formatDateTime, formatDay, h, messageRegions, pageMessages, setFlash, takeFlash, timeElement, withBusy, type Messages } from './ui.ts';
 import { passkeyErrorMessage, supportsPasskeys } from './webauthn.ts';
 
+/** For the page as a whole (loading, a message carried from another page). */
 const messages = pageMessages();
 let user: User;
 let factors: Factor[] = [];
 
-/** Errors from an action: a cancelled step-up is quiet; the rest are announced. */
-function report(error: unknown, during?: 'create' | 'use'): void {
+/**
+ * Each panel has its own message area, right under its heading: a result shows beside the list
+ * it is about, not a page away at the top.
+ */
+interface Panel {
+  messages: Messages;
+  /** After the panel's content was re-rendered (the pressed button is gone): focus its heading, keep the message in view. */
+  refocus(): void;
+}
+
+function panel(sectionId: string): Panel {
+  const section = byId(sectionId);
+  const regions = messageRegions(sectionId);
+  section.querySelector('.panel-head')!.after(regions.error, regions.status);
+  const heading = section.querySelector<HTMLElement>('h2')!;
+  return {
+    messages: regions.messages,
+    refocus() {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+      heading.scrollIntoView({ block: 'nearest' });
+      const shown = regions.error.hidden ? regions.status : regions.error;
+      shown.scrollIntoView({ block: 'nearest' });
+    },
+  };
+}
+
+const panels = {
+  passkeys: panel('passkeys'),
+  totp: panel('authenticator'),
+  codes: panel('backup'),
+  password: panel('password'),
+  devices: panel('remembered'),
+  sessions: panel('sessions'),
+  activity: panel('activity'),
+};
+
+/** Errors from an action, in the panel it came from: a cancelled step-up is quiet; the rest are announced. */
+function report(messages: Messages, error: unknown, during?: 'create' | 'use'): void {
   if (error instanceof StepUpCancelled) {
     messages.status('Cancelled. Nothing was changed.');
     return;
@@ -59,6 +97,21 @@ function report(error: unknown, during?: 'create' | 'use'): void {
 function goToSignIn(message: string): void {
   setFlash(message);
   location.assign('/');
+}
+
+/** Words for screen readers only, after a button's visible ones: which item the button acts on. */
+function hiddenWords(text: string): HTMLElement {
+  return h('span', { class: 'visually-hidden' }, text);
+}
+
+/** The same names made distinct ("…", "… (2)"), so two like sessions' buttons still differ. */
+function distinctNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    return count === 1 ? name : `${name} (${count})`;
+  });
 }
 
 function meta(...parts: Array<Node | string | null | false>): HTMLElement {
@@ -89,10 +142,11 @@ function renderPasskeys(): void {
     list.replaceChildren(h('li', { class: 'empty' }, 'No passkeys yet. Add one to sign in with a tap, with nothing to type.'));
     return;
   }
-  list.replaceChildren(...passkeys.map((factor) => {
+  const names = distinctNames(passkeys.map(passkeyName));
+  list.replaceChildren(...passkeys.map((factor, index) => {
     const name = passkeyName(factor);
-    const rename = h('button', { type: 'button', class: 'button button-secondary button-small', 'aria-label': `Rename ${name}` }, 'Rename');
-    const remove = h('button', { type: 'button', class: 'button button-danger-quiet button-small', 'aria-label': `Remove ${name}` }, 'Remove');
+    const rename = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'Rename', hiddenWords(` ${names[index]}`));
+    const remove = h('button', { type: 'button', class: 'button button-danger-quiet button-small' }, 'Remove', hiddenWords(` ${names[index]}`));
     const main = h('div', { class: 'item-main' },
       h('p', { class: 'item-title' }, name,
         h('span', { class: factor.synced ? 'badge' : 'badge badge-neutral' }, factor.synced ? 'Synced' : 'This device only')),
@@ -109,15 +163,16 @@ function renderPasskeys(): void {
       main.append(h('p', { class: 'notice', 'data-flagged': 'true' },
         'Warning: this passkey was used in a way that suggests it may have been copied, so it is blocked. ' +
         "If you don't recognise the recent activity, remove it. If it was you (for example, you restored your device from a backup), clear the warning."));
-      const clear = h('button', { type: 'button', class: 'button button-secondary button-small', 'aria-label': `This was me: clear the warning on ${name}` }, 'This was me – clear warning');
+      const clear = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'This was me – clear warning', hiddenWords(` on ${names[index]}`));
       clear.addEventListener('click', () => void withBusy(clear, 'Clearing…', async () => {
         try {
           await post(`/api/factors/passkeys/${factor.id}/clear-flag`, {}, { purpose: 'clear the warning on this passkey' });
           await refreshFactors();
-          messages.status(`“${name}” can sign in again.`);
+          panels.passkeys.messages.status(`“${name}” can sign in again.`);
+          panels.passkeys.refocus();
           void refreshActivity();
         } catch (error) {
-          report(error);
+          report(panels.passkeys.messages, error);
         }
       }));
       actions.prepend(clear);
@@ -152,7 +207,7 @@ function showRename(container: HTMLElement, factor: Factor, trigger: HTMLButtonE
     event.preventDefault();
     const label = input.value.trim();
     if (!label) {
-      messages.error('Give the passkey a name, like "Work laptop".');
+      panels.passkeys.messages.error('Give the passkey a name, like "Work laptop".', input);
       input.focus();
       return;
     }
@@ -162,11 +217,11 @@ function showRename(container: HTMLElement, factor: Factor, trigger: HTMLButtonE
         // The password manager shows the account's current name beside the passkey.
         await signalCurrentUserDetails(defaultRpId(), user.webauthnUserId ?? knownUserHandle(user.username), user.username, user.displayName ?? user.username);
         await refreshFactors();
-        messages.status(`Renamed to “${label}”.`);
-        byId('passkeys-title').focus();
+        panels.passkeys.messages.status(`Renamed to “${label}”.`);
+        panels.passkeys.refocus();
         void refreshActivity();
       } catch (error) {
-        report(error);
+        report(panels.passkeys.messages, error);
       }
     });
   });
@@ -177,16 +232,16 @@ function showRename(container: HTMLElement, factor: Factor, trigger: HTMLButtonE
 
 byId('add-passkey').addEventListener('click', async (event) => {
   const button = event.currentTarget as HTMLButtonElement;
-  messages.status('Follow the prompt from your browser or device.');
+  panels.passkeys.messages.status('Follow the prompt from your browser or device.');
   await withBusy(button, 'Waiting for your device…', async () => {
     try {
       await addPasskey(user.username);
       await refreshFactors();
       await signalAcceptedPasskeys(user, factors);
-      messages.status('Passkey added. Next time, choose it when you sign in.');
+      panels.passkeys.messages.status('Passkey added. Next time, choose it when you sign in.');
       void refreshActivity();
     } catch (error) {
-      report(error, 'create');
+      report(panels.passkeys.messages, error, 'create');
     }
   });
 });
@@ -196,6 +251,7 @@ async function removeFactor(
   trigger: HTMLButtonElement,
   copy: { title: string; body: string; confirmLabel: string; purpose: string; done: string },
 ): Promise<void> {
+  const where = factor.kind === 'passkey' ? panels.passkeys : panels.totp;
   if (!(await confirmAction({ title: copy.title, body: copy.body, confirmLabel: copy.confirmLabel, danger: true }))) return;
   await withBusy(trigger, 'Removing…', async () => {
     try {
@@ -206,11 +262,12 @@ async function removeFactor(
       }
       await refreshFactors();
       if (factor.kind === 'passkey') await signalAcceptedPasskeys(user, factors);
-      messages.status(copy.done);
+      where.messages.status(copy.done);
+      where.refocus();
       void refreshSessions();
       void refreshActivity();
     } catch (error) {
-      report(error);
+      report(where.messages, error);
     }
   });
 }
@@ -255,25 +312,26 @@ async function startTotpSetup(button: HTMLButtonElement): Promise<void> {
       const cancel = h('button', { type: 'button', class: 'button button-quiet button-small' }, 'Cancel');
       cancel.addEventListener('click', () => {
         renderTotp();
-        messages.status('Setup cancelled.');
+        panels.totp.messages.status('Setup cancelled.');
+        byId('setup-totp').focus();
       });
       container.replaceChildren(area, cancel);
       renderTotpSetup(area, enrollment, {
         idPrefix: 'account-totp',
-        messages,
+        messages: panels.totp.messages,
         submitLabel: 'Turn on',
         confirm: async (ceremonyId, code) => {
           const { backupCodes } = await post<{ factor: Factor; backupCodes?: string[] }>(
             '/api/factors/totp/verify', { ceremonyId, code }, { purpose: 'set up an authenticator app' });
           await refreshFactors();
-          messages.status('Authenticator app set up.');
+          panels.totp.messages.status('Authenticator app set up.');
           if (backupCodes && backupCodes.length > 0) showNewCodes(backupCodes);
           void refreshActivity();
         },
       });
       byId<HTMLInputElement>('account-totp-code').focus();
     } catch (error) {
-      report(error);
+      report(panels.totp.messages, error);
     }
   });
 }
@@ -312,10 +370,10 @@ async function regenerateCodes(button: HTMLButtonElement, replacing: boolean): P
       const { codes } = await post<{ codes: string[] }>('/api/factors/backup-codes', {}, { purpose: 'create new backup codes' });
       await refreshFactors();
       showNewCodes(codes);
-      messages.status('New backup codes created. Your old codes no longer work.');
+      panels.codes.messages.status('New backup codes created. Your old codes no longer work.');
       void refreshActivity();
     } catch (error) {
-      report(error);
+      report(panels.codes.messages, error);
     }
   });
 }
@@ -329,7 +387,7 @@ function showNewCodes(codes: string[]): void {
       renderCodes();
       byId('codes-title').focus();
     },
-    announce: (message) => messages.status(message),
+    announce: (message) => panels.codes.messages.status(message),
   });
   byId('codes-title').tabIndex = -1;
   byId('codes-title').focus();
@@ -368,12 +426,12 @@ function showPasswordForm(changing: boolean): void {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!input.value) {
-      messages.error('Enter a new password.');
+      panels.password.messages.error('Enter a new password.', input);
       input.focus();
       return;
     }
     if (input.value !== again.value) {
-      messages.error("The two passwords don't match.");
+      panels.password.messages.error("The two passwords don't match.", again);
       again.focus();
       return;
     }
@@ -382,14 +440,16 @@ function showPasswordForm(changing: boolean): void {
         const answer = await post<{ endedSessions?: number }>('/api/factors/password', { newPassword: input.value }, { purpose: changing ? 'change your password' : 'set a password' });
         await refreshFactors();
         const ended = answer?.endedSessions ?? 0;
-        messages.status(changing
+        panels.password.messages.status(changing
           ? `Password changed.${ended > 0 ? ` Your other ${ended === 1 ? 'session was' : `${ended} sessions were`} signed out.` : ''}`
           : 'Password set.');
+        byId('change-password').focus();
         void refreshDevices();
         void refreshSessions();
         void refreshActivity();
       } catch (error) {
-        report(error);
+        if (error instanceof ApiError && error.code === 'weak_password') panels.password.messages.error(messageOf(error), input);
+        else report(panels.password.messages, error);
       }
     });
   });
@@ -419,16 +479,17 @@ async function refreshDevices(): Promise<void> {
   }
   list.replaceChildren(...devices.map((device) => {
     const name = device.label || device.browser || describeUserAgent(device.userAgent);
-    const forget = h('button', { type: 'button', class: 'button button-danger-quiet button-small', 'aria-label': `Forget ${name}` }, 'Forget');
+    const forget = h('button', { type: 'button', class: 'button button-danger-quiet button-small' }, 'Forget', hiddenWords(` ${name}`));
     forget.addEventListener('click', async () => {
       await withBusy(forget, 'Forgetting…', async () => {
         try {
           await del(`/api/remembered-devices/${device.id}`, { purpose: 'forget this browser' });
-          messages.status(`${name} will ask for a code next time.`);
+          panels.devices.messages.status(`${name} will ask for a code next time.`);
           await refreshDevices();
+          panels.devices.refocus();
           void refreshActivity();
         } catch (error) {
-          report(error);
+          report(panels.devices.messages, error);
         }
       });
     });
@@ -451,11 +512,12 @@ byId('forget-all').addEventListener('click', async (event) => {
   await withBusy(button, 'Forgetting…', async () => {
     try {
       await del('/api/remembered-devices', { purpose: 'forget all remembered browsers' });
-      messages.status('All browsers forgotten. Each will ask for a code next time.');
+      panels.devices.messages.status('All browsers forgotten. Each will ask for a code next time.');
       await refreshDevices();
+      panels.devices.refocus();
       void refreshActivity();
     } catch (error) {
-      report(error);
+      report(panels.devices.messages, error);
     }
   });
 });
@@ -475,20 +537,24 @@ async function refreshSessions(): Promise<void> {
   const { sessions } = await get<{ sessions: SessionInfo[] }>('/api/sessions');
   sessions.sort((a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)) || b.lastSeenAt.localeCompare(a.lastSeenAt));
   byId('end-others').hidden = sessions.filter((session) => !session.current).length === 0;
-  byId('session-list').replaceChildren(...sessions.map((session) => {
+  const names = distinctNames(sessions.map((session) => `${describeUserAgent(session.userAgent)}, signed in ${formatDateTime(session.createdAt)}`));
+  byId('session-list').replaceChildren(...sessions.map((session, index) => {
     const device = describeUserAgent(session.userAgent);
     const actions = h('div', { class: 'item-actions' });
     if (!session.current) {
-      const end = h('button', { type: 'button', class: 'button button-danger-quiet button-small', 'aria-label': `End the session on ${device}` }, 'End session');
+      // The accessible name starts with the visible words and says which session (axe label-content-name-mismatch).
+      const end = h('button', { type: 'button', class: 'button button-danger-quiet button-small' },
+        'End session', h('span', { class: 'visually-hidden' }, ` on ${names[index]}`));
       end.addEventListener('click', async () => {
         await withBusy(end, 'Ending…', async () => {
           try {
             await del(`/api/sessions/${session.id}`, { purpose: 'end this session' });
-            messages.status(`Signed out ${device}.`);
+            panels.sessions.messages.status(`Signed out ${device}.`);
             await refreshSessions();
+            panels.sessions.refocus();
             void refreshActivity();
           } catch (error) {
-            report(error);
+            report(panels.sessions.messages, error);
           }
         });
       });
@@ -514,11 +580,12 @@ byId('end-others').addEventListener('click', async (event) => {
   await withBusy(button, 'Signing out…', async () => {
     try {
       const { ended } = await post<{ ended: number }>('/api/sessions/revoke-others', {}, { purpose: 'sign out your other sessions' });
-      messages.status(ended === 1 ? 'Signed out 1 other session.' : `Signed out ${ended} other sessions.`);
+      panels.sessions.messages.status(ended === 1 ? 'Signed out 1 other session.' : `Signed out ${ended} other sessions.`);
       await refreshSessions();
+      panels.sessions.refocus();
       void refreshActivity();
     } catch (error) {
-      report(error);
+      report(panels.sessions.messages, error);
     }
   });
 });
@@ -551,12 +618,12 @@ async function loadActivity(older: boolean): Promise<void> {
 }
 
 async function refreshActivity(): Promise<void> {
-  await loadActivity(false).catch(report);
+  await loadActivity(false).catch((error: unknown) => report(panels.activity.messages, error));
 }
 
 byId('more-activity').addEventListener('click', async (event) => {
   if (!nextBefore) return;
-  await withBusy(event.currentTarget as HTMLButtonElement, 'Loading…', () => loadActivity(true).catch(report));
+  await withBusy(event.currentTarget as HTMLButtonElement, 'Loading…', () => loadActivity(true).catch((error: unknown) => report(panels.activity.messages, error)));
 });
 
 // ——— Sign out, start ———
@@ -602,15 +669,17 @@ async function start(): Promise<void> {
     return;
   }
   user = current.user;
-  byId('who').textContent = `Signed in as ${user.displayName && user.displayName !== user.username ? `${user.displayName} (${user.username})` : user.username}`;
+  const who = byId('who');
+  who.textContent = `Signed in as ${user.displayName && user.displayName !== user.username ? `${user.displayName} (${user.username})` : user.username}`;
+  who.title = who.textContent; // shortened with an ellipsis on a phone
   if (!supportsPasskeys()) {
     byId('no-webauthn').hidden = false;
     byId('add-passkey').hidden = true;
   }
   try {
-    await Promise.all([refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity(), renderEmailPanel(byId('email-panel'), { messages, report })]);
+    await Promise.all([refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity(), renderEmailPanel(byId('email-panel'), { messages, report: (error: unknown) => report(messages, error) })]);
   } catch (error) {
-    report(error);
+    report(messages, error);
   }
   byId('loading').hidden = true;
   byId('sections').hidden = false;

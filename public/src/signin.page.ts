@@ -7,10 +7,10 @@ import { ApiError, attemptsLeftNote, currentSession, isWrongCode, listFactors, m
 import { renderBackupCodes } from './backup-codes.ts';
 import { addPasskey, PasskeyOptionsFailed, signalAcceptedPasskeys, signInWithPasskey, UnknownPasskey } from './passkeys.ts';
 import { installStepUp } from './stepup.ts';
-import { byId, digitsOnly, nextPath, pageMessages, setFlash, showView, takeFlash, withBusy } from './ui.ts';
+import { byId, digitsOnly, nextPath, setFlash, showView, takeFlash, viewMessages, withBusy } from './ui.ts';
 import { deviceCanCreatePasskey, isCancellation, passkeyErrorMessage, supportsAutofill, supportsPasskeys } from './webauthn.ts';
 
-const messages = pageMessages();
+const messages = viewMessages();
 const passkeysWork = supportsPasskeys();
 
 /** The password step's answer, carried to the code step. */
@@ -109,7 +109,7 @@ byId('password-form').addEventListener('submit', async (event) => {
   const username = byId<HTMLInputElement>('pw-username').value.trim();
   const password = byId<HTMLInputElement>('password').value;
   if (!username || !password) {
-    messages.error(!username ? 'Enter your username.' : 'Enter your password.');
+    messages.error(!username ? 'Enter your username.' : 'Enter your password.', byId(!username ? 'pw-username' : 'password'));
     byId(!username ? 'pw-username' : 'password').focus();
     return;
   }
@@ -191,7 +191,7 @@ byId('totp-form').addEventListener('submit', async (event) => {
   const input = byId<HTMLInputElement>('totp-code');
   const code = digitsOnly(input.value);
   if (code.length !== 6) {
-    messages.error('Enter the 6-digit code from your authenticator app.');
+    messages.error('Enter the 6-digit code from your authenticator app.', input);
     input.focus();
     return;
   }
@@ -206,7 +206,7 @@ byId('totp-form').addEventListener('submit', async (event) => {
       // Wrong password and wrong code look the same from here, on purpose.
       messages.error(isWrongCode(error)
         ? `That didn't work. Check your password and the newest code from your app, then try again.${attemptsLeftNote(error)}`
-        : lockedOutMessage(error) ?? messageOf(error));
+        : lockedOutMessage(error) ?? messageOf(error), input);
       input.select();
     }
   });
@@ -217,7 +217,7 @@ byId('backup-form').addEventListener('submit', async (event) => {
   const input = byId<HTMLInputElement>('backup-code');
   const code = input.value.trim();
   if (!code) {
-    messages.error('Enter one of your backup codes.');
+    messages.error('Enter one of your backup codes.', input);
     input.focus();
     return;
   }
@@ -231,7 +231,7 @@ byId('backup-form').addEventListener('submit', async (event) => {
       if (ticketEnded(error)) return;
       messages.error(isWrongCode(error)
         ? `That didn't work. Check your password and the backup code. Each code works only once.${attemptsLeftNote(error)}`
-        : messageOf(error));
+        : messageOf(error), input);
       input.select();
     }
   });

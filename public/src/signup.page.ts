@@ -8,16 +8,24 @@ import { ApiError, currentSession, messageOf, post, type User } from './api.ts';
 import { renderBackupCodes } from './backup-codes.ts';
 import { rememberUserHandle, signalCurrentUserDetails, defaultRpId } from './signal.ts';
 import { renderTotpSetup, type TotpEnrollment } from './totp-setup.ts';
-import { byId, nextPath, pageMessages, setFlash, showView, withBusy } from './ui.ts';
+import { byId, nextPath, setFlash, showView, viewMessages, withBusy } from './ui.ts';
 import { createPasskey, passkeyErrorMessage, supportsPasskeys } from './webauthn.ts';
 
-const messages = pageMessages();
+const messages = viewMessages();
 const passkeysWork = supportsPasskeys();
 
 function finish(flash: string): void {
   setFlash(flash);
   showView('done');
   location.assign(nextPath());
+}
+
+/** The field an answer is about: the username when it is taken or not allowed, the password when it is too weak. */
+function fieldOf(error: unknown, usernameField: string, passwordField?: string): HTMLElement | null {
+  if (!(error instanceof ApiError)) return null;
+  if (/username/.test(error.code) || error.details.field === 'username') return byId(usernameField);
+  if (passwordField && (/password/.test(error.code) || error.details.field === 'password')) return byId(passwordField);
+  return null;
 }
 
 function signupError(error: unknown): string {
@@ -32,7 +40,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
   const username = byId<HTMLInputElement>('username').value.trim();
   const displayName = byId<HTMLInputElement>('display-name').value.trim();
   if (!username) {
-    messages.error('Choose a username.');
+    messages.error('Choose a username.', byId('username'));
     byId('username').focus();
     return;
   }
@@ -47,7 +55,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
       await signalCurrentUserDetails(options.rp.id ?? defaultRpId(), options.user.id, user.username, user.displayName ?? user.username);
       finish('Your account is ready. Next time, sign in with your passkey.');
     } catch (error) {
-      if (error instanceof ApiError) messages.error(signupError(error));
+      if (error instanceof ApiError) messages.error(signupError(error), fieldOf(error, 'username'));
       else messages.error(passkeyErrorMessage(error, 'create'));
     }
   });
@@ -74,7 +82,7 @@ byId('password-form').addEventListener('submit', async (event) => {
   const password = byId<HTMLInputElement>('new-password').value;
   const displayName = byId<HTMLInputElement>('display-name').value.trim();
   if (!username || !password) {
-    messages.error(!username ? 'Choose a username.' : 'Choose a password.');
+    messages.error(!username ? 'Choose a username.' : 'Choose a password.', byId(!username ? 'pw-username' : 'new-password'));
     byId(!username ? 'pw-username' : 'new-password').focus();
     return;
   }
@@ -87,7 +95,7 @@ byId('password-form').addEventListener('submit', async (event) => {
       messages.clear();
       showTotp(enrollment);
     } catch (error) {
-      messages.error(signupError(error));
+      messages.error(signupError(error), fieldOf(error, 'pw-username', 'new-password'));
     }
   });
 });

@@ -86,7 +86,7 @@ function runDialog(request: StepUpRequest): Promise<boolean> {
         event.preventDefault();
         const code = digitsOnly(input.value);
         if (code.length !== 6) {
-          messages.error('Enter the 6-digit code from your authenticator app.');
+          messages.error('Enter the 6-digit code from your authenticator app.', input);
           input.focus();
           return;
         }
@@ -97,7 +97,7 @@ function runDialog(request: StepUpRequest): Promise<boolean> {
         } catch (problem) {
           messages.error(isWrongCode(problem)
             ? "That code didn't work. Check your authenticator app and try the newest code."
-            : messageOf(problem));
+            : messageOf(problem), input);
           input.select();
         } finally {
           submit.disabled = false;

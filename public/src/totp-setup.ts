@@ -43,7 +43,7 @@ export function renderTotpSetup(
     event.preventDefault();
     const code = digitsOnly(input.value);
     if (code.length !== 6) {
-      options.messages.error('Enter the 6-digit code from your authenticator app.');
+      options.messages.error('Enter the 6-digit code from your authenticator app.', input);
       input.focus();
       return;
     }
@@ -53,7 +53,7 @@ export function renderTotpSetup(
       } catch (error) {
         options.messages.error(isWrongCode(error)
           ? "That code didn't match. Check the time on your phone is right, then enter the newest code."
-          : messageOf(error));
+          : messageOf(error), input);
         input.select();
       }
     });

@@ -46,19 +46,72 @@ export function showView(name: string, options: { focus?: boolean } = {}): void 
   }
 }
 
-/** A live region pair: errors are assertive (role=alert), status is polite (role=status). */
+/**
+ * Where a form or panel says how things went. Errors are assertive (role=alert), status is polite
+ * (role=status). An error about one field goes next to that field (`field`): the input is marked
+ * `aria-invalid` and described by the message, so it is seen where the user looks and read out
+ * when the field has focus.
+ */
 export interface Messages {
-  error(message: string): void;
+  error(message: string, field?: HTMLElement | null): void;
   status(message: string): void;
   clear(): void;
 }
 
+/** The message element under a field, made on first use; its id is `<input id>-error`. */
+function fieldErrorElement(input: HTMLElement): HTMLElement {
+  const id = `${input.id}-error`;
+  const existing = document.getElementById(id);
+  if (existing) return existing;
+  const element = h('p', { id, class: 'field-error', role: 'alert', hidden: true });
+  const field = input.closest('.field, .check');
+  if (field) field.append(element);
+  else input.after(element);
+  // Typing again is the answer to the message: it goes.
+  input.addEventListener('input', () => setFieldError(input, null));
+  return element;
+}
+
+/** Puts `message` next to `input` (or takes it away with null), with aria-invalid and aria-describedby. */
+export function setFieldError(input: HTMLElement, message: string | null): void {
+  const id = `${input.id}-error`;
+  const describedBy = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((part) => part && part !== id);
+  if (message === null) {
+    const element = document.getElementById(id);
+    if (element) {
+      element.textContent = '';
+      element.hidden = true;
+    }
+    input.removeAttribute('aria-invalid');
+    if (describedBy.length > 0) input.setAttribute('aria-describedby', describedBy.join(' '));
+    else input.removeAttribute('aria-describedby');
+    return;
+  }
+  const element = fieldErrorElement(input);
+  element.textContent = message;
+  element.hidden = false;
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', [id, ...describedBy].join(' '));
+}
+
 export function messagesIn(errorRegion: HTMLElement, statusRegion: HTMLElement): Messages {
+  const fields = new Set<HTMLElement>();
+  const clearFields = () => {
+    for (const field of fields) setFieldError(field, null);
+    fields.clear();
+  };
   return {
-    error(message) {
+    error(message, field) {
       statusRegion.textContent = '';
-      // Clearing first makes a repeated identical message announce again.
+      clearFields();
       errorRegion.textContent = '';
+      if (field) {
+        errorRegion.hidden = true;
+        fields.add(field);
+        setFieldError(field, message);
+        return;
+      }
+      // Cleared first (above) and filled a moment later, so a repeated message announces again.
       window.setTimeout(() => {
         errorRegion.textContent = message;
       }, 30);
@@ -67,19 +120,68 @@ export function messagesIn(errorRegion: HTMLElement, statusRegion: HTMLElement):
     status(message) {
       errorRegion.textContent = '';
       errorRegion.hidden = true;
+      clearFields();
       statusRegion.textContent = message;
     },
     clear() {
       errorRegion.textContent = '';
       errorRegion.hidden = true;
       statusRegion.textContent = '';
+      clearFields();
     },
   };
 }
 
-/** The page-wide messages (`#error` and `#status` in every page). */
+/** An error and a status region, empty, to place where a panel or form shows its results. */
+export function messageRegions(prefix: string): { error: HTMLElement; status: HTMLElement; messages: Messages } {
+  const error = h('p', { id: `${prefix}-error`, class: 'message message-error', role: 'alert', hidden: true });
+  const status = h('p', { id: `${prefix}-status`, class: 'message message-status', role: 'status', 'aria-live': 'polite' });
+  return { error, status, messages: messagesIn(error, status) };
+}
+
+/** The page-wide messages (`#error` and `#status` in every page): for what concerns the whole page. */
 export function pageMessages(): Messages {
   return messagesIn(byId('error'), byId('status'));
+}
+
+/**
+ * The messages of whichever view (`[data-view]` section) is showing: each view has its own
+ * regions, just above its main button, so a result appears where the user just acted — on a
+ * phone, not a screen's height above it. Falls back to the page-wide regions.
+ */
+export function viewMessages(): Messages {
+  const page = pageMessages();
+  const perView = new Map<string, Messages>();
+  const current = (): Messages => {
+    const section = document.querySelector<HTMLElement>('[data-view]:not([hidden])');
+    const name = section?.dataset.view;
+    if (!section || !name) return page;
+    let messages = perView.get(name);
+    if (!messages) {
+      const regions = messageRegions(`${name}-view`);
+      const anchor = section.querySelector('form button[type="submit"]');
+      if (anchor) anchor.before(regions.error, regions.status);
+      else section.querySelector('h1, h2')?.after(regions.error, regions.status);
+      messages = regions.messages;
+      perView.set(name, messages);
+    }
+    return messages;
+  };
+  const clearAll = () => {
+    page.clear();
+    for (const messages of perView.values()) messages.clear();
+  };
+  return {
+    error(message, field) {
+      clearAll();
+      current().error(message, field);
+    },
+    status(message) {
+      clearAll();
+      current().status(message);
+    },
+    clear: clearAll,
+  };
 }
 
 /**
@@ -87,7 +189,8 @@ export function pageMessages(): Messages {
  * click cannot start a second ceremony. Restores the button whatever happens.
  */
 export async function withBusy<T>(button: HTMLButtonElement, busyLabel: string, work: () => Promise<T>): Promise<T> {
-  const label = button.textContent ?? '';
+  // Kept as nodes: a label may carry visually hidden words (which session, which passkey).
+  const label = Array.from(button.childNodes);
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   button.textContent = busyLabel;
@@ -96,14 +199,17 @@ export async function withBusy<T>(button: HTMLButtonElement, busyLabel: string, 
   } finally {
     button.disabled = false;
     button.removeAttribute('aria-busy');
-    button.textContent = label;
+    button.replaceChildren(...label);
+    // A disabled button loses focus (and a dialog closed meanwhile could not give it back): when
+    // focus fell to the page, it goes back to the button the user pressed, if still there.
+    if (button.isConnected && !button.hidden && (document.activeElement === null || document.activeElement === document.body)) button.focus();
   }
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
-function formatDateTime(iso: string | null | undefined): string {
+export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return 'never';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? 'unknown' : dateFormat.format(date);

@@ -17,6 +17,8 @@ export interface NewPasskey {
   label: string | null;
   /** The session that added it (null at sign-up): it cannot step that session up. */
   boundSessionId?: string | null;
+  /** Set at sign-up: creating the account with it signed the user in, so it has been used. */
+  lastUsedAt?: Date | null;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function insertPasskey(trx: Executor, userId: string, passkey: NewP
       backed_up: passkey.backedUp,
       user_verified: passkey.userVerified,
       bound_session_id: passkey.boundSessionId ?? null,
+      last_used_at: passkey.lastUsedAt ?? null,
     })
     .onConflict((oc) => oc.column('credential_id').where('credential_id', 'is not', null).doNothing())
     .returningAll()

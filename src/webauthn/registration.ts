@@ -6,7 +6,9 @@ import { randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
 import { LatchError } from '../errors.ts';
+import type { AuthenticatorNames } from '../factors/aaguid.ts';
 import { credentialDescriptor, insertPasskey, isCredentialRegistered, listActivePasskeys } from '../factors/passkey.ts';
+import { defaultPasskeyLabel } from '../factors/passkey-label.ts';
 import { queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
 import { createUser, findUserByUsername, normalizeUsername } from '../users/users.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
@@ -76,7 +78,11 @@ export async function startPasskeyEnrollment(db: Db, keyring: Keyring, rp: Relyi
 export interface FinishRegistrationInput {
   ceremonyId: string;
   response: RegistrationResponseJSON;
+  /** The user's name for it; null gives it a recognisable default (factors/passkey-label.ts). */
   label: string | null;
+  /** For that default: the browser that made it, and the authenticator names the server knows. */
+  userAgent?: string | null;
+  authenticatorNames?: AuthenticatorNames;
 }
 
 /** Sign-up, step two: the user and their passkey, in the caller's transaction (the route adds the session). */
@@ -97,7 +103,9 @@ export async function finishPasskeySignUp(
   // Taken between the two steps (options checked it): refuse plainly, nothing was written yet.
   const user = await createUser(trx, newUser, now);
   if (!user) return refuse('username_taken', 'username_taken');
-  const factor = await insertPasskey(trx, user.id, { ...attestation.value, label: input.label }, now);
+  const label = input.label ?? defaultPasskeyLabel(attestation.value, { userAgent: input.userAgent ?? null, names: input.authenticatorNames });
+  // Creating the account with it signed the user in: that is its first use.
+  const factor = await insertPasskey(trx, user.id, { ...attestation.value, label, lastUsedAt: now }, now);
   // A concurrent registration of the same credential won the race: undo the user with everything else.
   if (!factor) throw new LatchError('credential_already_registered');
   return { ok: true, value: { user, factor, userVerified: attestation.value.userVerified } };
@@ -125,7 +133,12 @@ export async function finishPasskeyEnrollment(
   const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, input.userId);
   if (!attestation.ok) return attestation;
 
-  const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label: input.label, boundSessionId: input.sessionId }, now);
+  const label = input.label ?? defaultPasskeyLabel(attestation.value, {
+    userAgent: input.userAgent ?? null,
+    names: input.authenticatorNames,
+    taken: (await listActivePasskeys(trx, input.userId)).map((passkey) => passkey.label),
+  });
+  const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label, boundSessionId: input.sessionId }, now);
   if (!factor) throw new LatchError('credential_already_registered');
   await queueNotification(trx, {
     userId: input.userId,

@@ -17,7 +17,7 @@ import {
   totp,
   PASSWORD,
   signUpWithPasskey,
-  useServerAndBrowser,
+  useServerAndBrowser, statusText, waitForStatus,
 } from './helpers.ts';
 
 /** Past the five minutes within which adding or removing a factor needs no fresh proof. */
@@ -49,14 +49,14 @@ describeInBrowser('account security journeys', () => {
     // The action the user asked for went on by itself: the passkey is there, no reload.
     await passkeyItems(page).first().waitFor({ timeout: 15_000 });
     expect(await passkeyItems(page).count()).toBe(1);
-    expect(await page.locator('#status').textContent()).toContain('Passkey added');
+    expect(await statusText(page)).toContain('Passkey added');
 
     // Name it, by keyboard: the name shows in the list.
     await passkeyItems(page).first().getByRole('button', { name: /^Rename/ }).click();
     await page.getByLabel('Passkey name').fill('Work laptop');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('#passkey-list .item-title')?.textContent?.includes('Work laptop'));
-    expect(await page.locator('#status').textContent()).toContain('Renamed');
+    expect(await statusText(page)).toContain('Renamed');
     await screenshot(page, 'account-passkey-added', { docs: 'account' });
 
     await tab.setPresence(false);
@@ -90,7 +90,7 @@ describeInBrowser('account security journeys', () => {
     await dialog.getByRole('button', { name: 'Confirm with code' }).click();
     await expectHidden(dialog);
     await page.waitForFunction(() => document.querySelectorAll('#passkey-list [data-kind="passkey"]').length === 0);
-    expect(await page.locator('#status').textContent()).toContain('Passkey removed');
+    expect(await statusText(page)).toContain('Passkey removed');
     await screenshot(page, 'account-passkey-removed-phone');
 
     // The page told the password manager which passkeys the server still accepts (none): it forgot this one.
@@ -120,7 +120,7 @@ describeInBrowser('account security journeys', () => {
     await page.locator('#new-password').fill(PASSWORD);
     await page.locator('#new-password-again').fill(PASSWORD);
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Password set.');
+    await waitForStatus(page, 'Password set.');
 
     await page.getByRole('button', { name: 'Set up authenticator app' }).click();
     const secret = (await page.locator('#account-totp-secret').getAttribute('data-secret')) ?? '';

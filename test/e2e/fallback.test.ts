@@ -11,7 +11,7 @@ import {
   signOut,
   signUpWithAuthenticatorApp,
   skipPasskeyInvite,
-  useServerAndBrowser,
+  useServerAndBrowser, statusText,
 } from './helpers.ts';
 
 describeInBrowser('password + authenticator app journeys', () => {
@@ -81,7 +81,7 @@ describeInBrowser('password + authenticator app journeys', () => {
     const other = first.page.locator('#session-list > li[data-current="false"]');
     await other.getByRole('button', { name: /End the session/ }).click();
     await first.page.waitForFunction(() => document.querySelectorAll('#session-list > li').length === 1);
-    expect(await first.page.locator('#status').textContent()).toMatch(/Signed out/);
+    expect(await statusText(first.page)).toMatch(/Signed out/);
 
     // The other browser finds itself signed out at its next step.
     await second.page.reload();
@@ -93,7 +93,7 @@ describeInBrowser('password + authenticator app journeys', () => {
     expect(await devices.count()).toBe(1);
     await devices.first().getByRole('button', { name: /^Forget/ }).click();
     await first.page.waitForFunction(() => document.querySelectorAll('#device-list > li.item').length === 0);
-    expect(await first.page.locator('#status').textContent()).toContain('will ask for a code');
+    expect(await statusText(first.page)).toContain('will ask for a code');
     await first.context.close();
     await second.context.close();
   });

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, onTestFailed, vi } from 'vitest';
 import pg from 'pg';
@@ -212,7 +213,7 @@ export interface VirtualCredential {
 
 let failedShots = 0;
 
-export const PHONE_VIEWPORT = { width: 375, height: 812 };
+export const PHONE_VIEWPORT = { width: 375, height: 740 };
 export const DESKTOP_VIEWPORT = { width: 1100, height: 900 };
 
 /**
@@ -317,15 +318,73 @@ export async function expectAccountPage(page: Page): Promise<void> {
   await page.locator('#sections').waitFor({ state: 'visible', timeout: 15_000 });
 }
 
-export async function statusText(page: Page): Promise<string> {
-  return (await page.locator('#status').textContent()) ?? '';
+/**
+ * What the page's status areas say now, all of them joined: each panel, view and dialog has its
+ * own (issue 12, point 4), so a test asks the page, or passes the panel or dialog as `scope`.
+ */
+export async function statusText(page: Page, scope = 'body'): Promise<string> {
+  return page.evaluate((selector) => Array.from(document.querySelectorAll(`${selector} [role="status"]`)).map((region) => region.textContent ?? '').join(' ').trim(), scope);
 }
 
-export async function errorText(page: Page): Promise<string> {
-  const error = page.locator('#error');
-  await error.waitFor({ state: 'visible', timeout: 15_000 });
-  await expect.poll(async () => (await error.textContent()) ?? '', { timeout: 5_000 }).not.toBe('');
-  return (await error.textContent()) ?? '';
+/** Every shown error (page, panel, view, dialog or beside a field) within `scope`, joined. */
+function shownErrors(scope: string): string {
+  return Array.from(document.querySelectorAll<HTMLElement>(`${scope} [role="alert"]`))
+    .filter((element) => !element.hidden && element.offsetParent !== null)
+    .map((element) => element.textContent ?? '')
+    .join(' ')
+    .trim();
+}
+
+/** Waits until some error is shown, and answers its text. */
+export async function errorText(page: Page, scope = 'body'): Promise<string> {
+  await page.waitForFunction(`(${shownErrors.toString()})(${JSON.stringify(scope)}) !== ''`, undefined, { timeout: 15_000 });
+  return page.evaluate(`(${shownErrors.toString()})(${JSON.stringify(scope)})`) as Promise<string>;
+}
+
+/** Waits until a shown error contains `text`. */
+export async function waitForError(page: Page, text: string, scope = 'body'): Promise<void> {
+  await page.waitForFunction(`(${shownErrors.toString()})(${JSON.stringify(scope)}).includes(${JSON.stringify(text)})`, undefined, { timeout: 15_000 });
+}
+
+/** Waits until a status area says exactly `text` (or contains it, with `contains`). */
+export async function waitForStatus(page: Page, text: string, options: { scope?: string; contains?: boolean } = {}): Promise<void> {
+  await page.waitForFunction(
+    ([selector, wanted, contains]) => Array.from(document.querySelectorAll(`${selector} [role="status"]`))
+      .some((region) => (contains ? (region.textContent ?? '').includes(wanted as string) : region.textContent === wanted)),
+    [options.scope ?? 'body', text, options.contains ?? false] as const,
+    { timeout: 15_000 },
+  );
+}
+
+/** The element is entirely inside the viewport as it is now: seen without scrolling. */
+export async function expectInViewport(locator: Locator): Promise<void> {
+  await locator.waitFor({ state: 'visible', timeout: 15_000 });
+  const box = await locator.boundingBox();
+  const viewport = locator.page().viewportSize();
+  expect(box, 'the element has a box').not.toBeNull();
+  expect(viewport).not.toBeNull();
+  expect(box!.y, 'top edge in view').toBeGreaterThanOrEqual(0);
+  expect(box!.x, 'left edge in view').toBeGreaterThanOrEqual(0);
+  expect(box!.y + box!.height, 'bottom edge in view').toBeLessThanOrEqual(viewport!.height);
+  expect(box!.x + box!.width, 'right edge in view').toBeLessThanOrEqual(viewport!.width);
+}
+
+/** The tags axe checks: WCAG 2.0, 2.1 and 2.2, levels A and AA. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * axe-core over the page as it is now (`state` names it in the failure): no WCAG 2.2 A/AA
+ * violation. Called at every state the journeys visit.
+ */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  const violations = results.violations.map((violation) => ({
+    rule: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    nodes: violation.nodes.slice(0, 5).map((node) => `${node.target.join(' ')}: ${node.failureSummary ?? ''}`),
+  }));
+  expect(violations, `axe found WCAG 2.2 A/AA violations in "${state}"`).toEqual([]);
 }
 
 /**

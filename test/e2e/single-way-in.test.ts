@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { describeInBrowser, expectHidden, expectVisible, openTab, signUpWithAuthenticatorApp, signUpWithPasskey, totp, useServerAndBrowser, PASSWORD } from './helpers.ts';
+import { describeInBrowser, expectHidden, expectVisible, openTab, signUpWithAuthenticatorApp, signUpWithPasskey, totp, useServerAndBrowser, PASSWORD, waitForStatus } from './helpers.ts';
 
 /**
  * Issue 12, point 3: an account that rests on one device-bound passkey is one lost phone from
@@ -20,7 +20,7 @@ describeInBrowser('an account with a single way in says so until it has another'
     await page.locator('#new-password').fill(PASSWORD);
     await page.locator('#new-password-again').fill(PASSWORD);
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Password set.');
+    await waitForStatus(page, 'Password set.');
     await expectVisible(warning);
 
     await page.getByRole('button', { name: 'Set up authenticator app' }).click();

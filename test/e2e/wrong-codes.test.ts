@@ -11,7 +11,7 @@ import {
   signUpWithAuthenticatorApp,
   signUpWithPasskey,
   totp,
-  useServerAndBrowser,
+  useServerAndBrowser, waitForError, waitForStatus,
 } from './helpers.ts';
 
 /** Past the five minutes within which adding a factor needs no fresh proof. */
@@ -68,7 +68,7 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
     await page.locator('#new-password').fill('correct horse battery staple 42');
     await page.locator('#new-password-again').fill('correct horse battery staple 42');
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Password set.');
+    await waitForStatus(page, 'Password set.');
 
     await page.getByRole('button', { name: 'Set up authenticator app' }).click();
     const secretField = page.locator('#account-totp-secret');
@@ -82,7 +82,7 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
 
     await page.locator('#account-totp-code').fill(wrongCodeFor(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();
-    await page.waitForFunction(() => (document.querySelector('#error')?.textContent ?? '').includes("didn't match"));
+    await waitForError(page, "didn't match");
     await stillOnAccountPage(page);
     expect(await page.locator('#account-totp-secret').getAttribute('data-secret')).toBe(secret);
 
@@ -112,23 +112,23 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
       await page.locator('#totp-code').fill(code);
       await page.locator('#totp-submit').click();
     };
-    const waitForError = (text: string) => page.waitForFunction((wanted) => (document.querySelector('#error')?.textContent ?? '').includes(wanted), text);
+    const waitForCodeError = (text: string) => waitForError(page, text);
 
     await enterPassword();
     for (let i = 0; i < 3; i++) {
       await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
-      await waitForError(i < 2 ? `${2 - i} attempt` : 'No attempts left');
+      await waitForCodeError(i < 2 ? `${2 - i} attempt` : 'No attempts left');
     }
     await enterPassword();
     await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
-    await waitForError('1 attempt left');
+    await waitForCodeError('1 attempt left');
     await tryCode(wrongCodeFor(user.secret, env.latch.clock.now()));
-    await waitForError('last try for now');
+    await waitForCodeError('last try for now');
     expect(await errorText(page)).toMatch(/try again at \d{1,2}[:.]\d{2}/i);
     expect(await errorText(page)).not.toMatch(/attempt left/);
 
     await tryCode(nextCode(env.latch, user));
-    await waitForError('Too many wrong codes');
+    await waitForCodeError('Too many wrong codes');
     const locked = await errorText(page);
     expect(locked).toMatch(/try again at \d{1,2}[:.]\d{2}/i);
     expect(locked).toContain('backup code');

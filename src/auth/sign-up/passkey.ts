@@ -1,5 +1,6 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { User } from '../../db/schema.ts';
+import type { AuthenticatorNames } from '../../factors/aaguid.ts';
 import { finishPasskeySignUp, startPasskeySignUp } from '../../webauthn/registration.ts';
 import type { RelyingParty } from '../../webauthn/relying-party.ts';
 import { completeSignIn } from '../complete-sign-in.ts';
@@ -16,10 +17,10 @@ export async function signUpWithPasskey(
   deps: AuthDeps,
   rp: RelyingParty,
   requester: Requester,
-  input: { ceremonyId: string; response: RegistrationResponseJSON; label: string | null },
+  input: { ceremonyId: string; response: RegistrationResponseJSON; label: string | null; authenticatorNames?: AuthenticatorNames },
 ): Promise<{ user: User; established: EstablishedSession }> {
   return runPasskeyCeremony(deps, requester, 'passkey.signup', async (trx) => {
-    const outcome = await finishPasskeySignUp(trx, deps.keyring, rp, input, requester.now);
+    const outcome = await finishPasskeySignUp(trx, deps.keyring, rp, { ...input, userAgent: requester.userAgent }, requester.now);
     if (!outcome.ok) return outcome;
     const { user, factor, userVerified } = outcome.value;
     const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } });

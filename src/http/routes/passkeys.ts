@@ -99,7 +99,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response, label } = c.req.valid('json');
-      const { user, established } = await signUpWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null });
+      const { user, established } = await signUpWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null, authenticatorNames });
       setEstablishedSession(c, established, c.get('now'));
       return c.json({ user: publicUser(user) }, 201);
     },
@@ -187,7 +187,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response, label } = c.req.valid('json');
-      const factor = await finishAddingPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null });
+      const factor = await finishAddingPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null, authenticatorNames });
       const [presented] = await presentFactors(deps.db, [factor], authenticatorNames);
       return c.json({ factor: presented! }, 201);
     },

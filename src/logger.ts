@@ -108,8 +108,9 @@ export function createLogger(level: LogLevel, write?: (line: string) => void, op
       // JSON lines say "level":"info" (what log shippers and our tests read); pino-pretty wants numbers.
       ...(pretty ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
+  // stdout asynchronously (pino's destination flushes what is buffered when the process exits).
   return wrap(target);
 }
 

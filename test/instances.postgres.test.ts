@@ -151,3 +151,21 @@ describe.runIf(onPostgres)('several instances on one PostgreSQL', () => {
     agent.destroy();
   });
 });
+
+describe.runIf(onPostgres)('WORKERS=2: one port, two processes', () => {
+  it('serves from both workers, /metrics adds up every worker, and SIGTERM stops them all with exit 0', async () => {
+    const database = await createTestDatabase();
+    const token = 'cluster-metrics-token-0123456789abcdef';
+    const cluster = await spawnLatch({ env: { WORKERS: '2', DATABASE_URL: database.url!, LATCH_ORIGINS: TEST_ORIGIN, LATCH_METRICS: 'true', LATCH_METRICS_TOKEN: token, ...productionKeys() } });
+    try {
+      // Each request on a new connection: the primary hands connections to the workers in turn.
+      for (let i = 0; i < 6; i++) expect((await fetch(`${cluster.url}/readyz`, { headers: { connection: 'close' } })).status).toBe(200);
+      const text = await (await fetch(`${cluster.url}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } })).text();
+      expect(text).toMatch(/^latch_http_requests_total\{method="GET",route="\/readyz",status="200"\} 6$/m);
+      expect(text).toMatch(/^latch_db_pool_connections [1-9]/m);
+    } finally {
+      expect(await cluster.stop('SIGTERM')).toBe(0);
+      await database.close();
+    }
+  }, 180_000);
+});

@@ -94,12 +94,16 @@ export async function importUsers(deps: ImportDeps, source: AsyncIterable<Source
     summary.failed++;
     if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push({ line, reason });
   };
+  // One batch is written while the next is read and validated: the database and the parsing overlap.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
     const current = batch;
     batch = [];
-    await writeBatchIsolatingFailures(deps, current, options, summary, fail);
-    options.onProgress?.(countsOf(summary));
+    await writing;
+    writing = writeBatchIsolatingFailures(deps, current, options, summary, fail).then(() => options.onProgress?.(countsOf(summary)));
+    // Awaited at the next flush or at the end; until then a failure must not count as unhandled.
+    writing.catch(() => {});
   };
 
   for await (const item of source) {
@@ -122,6 +126,8 @@ export async function importUsers(deps: ImportDeps, source: AsyncIterable<Source
     if (batch.length >= batchSize) await flush();
   }
   await flush();
+  await writing;
+  summary.errors.sort((a, b) => a.line - b.line);
   return summary;
 }
 

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import { randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Db } from '../db/database.ts';
@@ -94,12 +94,16 @@ export async function importUsers(deps: ImportDeps, source: AsyncIterable<Source
     summary.failed++;
     if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push({ line, reason });
   };
+  // One batch is written while the next is read and validated: the database and the parsing overlap.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0) return;
     const current = batch;
     batch = [];
-    await writeBatchIsolatingFailures(deps, current, options, summary, fail);
-    options.onProgress?.(countsOf(summary));
+    await writing;
+    writing = writeBatchIsolatingFailures(deps, current, options, summary, fail).then(() => options.onProgress?.(countsOf(summary)));
+    // Awaited at the next flush or at the end; until then a failure must not count as unhandled.
+    writing.catch(() => {});
   };
 
   for await (const item of source) {
@@ -122,6 +126,8 @@ export async function importUsers(deps: ImportDeps, source: AsyncIterable<Source
     if (batch.length >= batchSize) await flush();
   }
   await flush();
+  await writing;
+  summary.errors.sort((a, b) => a.line - b.line);
   return summary;
 }
 
@@ -168,6 +174,9 @@ async function writeBatch(deps: ImportDeps, batch: Pending[], options: ImportOpt
   let outcome: BatchOutcome = { imported: 0, updated: 0, skipped: 0, needEnrollment: 0 };
   try {
     await deps.db.transaction().execute(async (trx) => {
+      // No waiting for the WAL flush at each batch's commit: a crash loses at most the last
+      // batches, and re-running the file (idempotent) writes them again.
+      await sql`set local synchronous_commit = off`.execute(trx);
       outcome = await writeBatchIn(trx, deps, batch, options, links);
       if (options.dryRun) throw new DryRunRollback();
     });

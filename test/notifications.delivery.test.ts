@@ -66,6 +66,8 @@ describe('notification delivery over SMTP', () => {
 
     const queued = await rowsOf(user.user.id);
     expect(new Set(queued.map((row) => row.kind))).toEqual(new Set(notificationKinds));
+    // Every flow said where the change came from: the message can name the address and browser.
+    for (const row of queued) expect({ kind: row.kind, address: row.client_address !== null, agent: row.user_agent !== null }).toEqual({ kind: row.kind, address: true, agent: true });
 
     const before = smtp.received.length;
     const report = await deliver();

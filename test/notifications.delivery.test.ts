@@ -5,7 +5,7 @@ import { removeOwnFactor } from '../src/auth/manage/factors.ts';
 import { signInWithBackupCode } from '../src/auth/sign-in/second-factor.ts';
 import { silentLogger } from '../src/logger.ts';
 import { notificationKinds, queueNotification } from '../src/notifications/outbox.ts';
-import { deliverDueNotifications, defaultDeliveryRules, type DeliveryRules } from '../src/notifications/worker.ts';
+import { deliverDueNotifications, defaultDeliveryRules, startNotificationWorker, type DeliveryRules } from '../src/notifications/worker.ts';
 import { relyingPartyFrom } from '../src/webauthn/relying-party.ts';
 import { addPasskey, anonymous, signedInAs, signInTotp, signUpTotpUser, ticketFor, type Flows } from './auth/helpers.ts';
 import { createTestApp } from './helpers/app.ts';
@@ -66,6 +66,8 @@ describe('notification delivery over SMTP', () => {
 
     const queued = await rowsOf(user.user.id);
     expect(new Set(queued.map((row) => row.kind))).toEqual(new Set(notificationKinds));
+    // Every flow said where the change came from: the message can name the address and browser.
+    for (const row of queued) expect({ kind: row.kind, address: row.client_address !== null, agent: row.user_agent !== null }).toEqual({ kind: row.kind, address: true, agent: true });
 
     const before = smtp.received.length;
     const report = await deliver();
@@ -168,6 +170,21 @@ describe('notification delivery over SMTP', () => {
     expect(await deliver()).toMatchObject({ sent: 1 });
     const row = (await rowsOf(user.user.id)).find((r) => r.kind === 'backup_codes_regenerated')!;
     expect(row).toMatchObject({ attempts: 2, last_error: null, failed_at: null });
+    expect(smtp.to(address)).toHaveLength(1);
+  });
+
+  it('the worker the server starts delivers on its own, and stop() waits for the pass in flight', async () => {
+    const user = await signUpTotpUser(f);
+    await t.db.updateTable('notifications').set({ skipped_at: t.clock.now() }).where('sent_at', 'is', null).execute();
+    const address = await withConfirmedAddress(user.user.id);
+    await queueNotification(t.db, { userId: user.user.id, kind: 'password_changed', payload: {}, now: t.clock.now() });
+    const worker = startNotificationWorker({ db: t.db, config: t.config, clock: t.clock, logger: silentLogger }, { intervalMs: 20 });
+    try {
+      await smtp.waitFor(smtp.received.length + 1);
+      await expect.poll(async () => (await rowsOf(user.user.id)).find((row) => row.kind === 'password_changed')!.sent_at).not.toBeNull();
+    } finally {
+      await worker.stop();
+    }
     expect(smtp.to(address)).toHaveLength(1);
   });
 });

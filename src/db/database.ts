@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -11,21 +11,23 @@ const INT8_OID = 20;
 // int8 holds counters (sign counts, time steps, audit ids) far below 2^53: read them as numbers.
 pg.types.setTypeParser(INT8_OID, (value) => Number(value));
 
-export function connectPostgres(connectionString: string, options: { max?: number } = {}): Db {
+/** `log`: Kysely's query log (every statement the connection sends, BEGIN and COMMIT included); tests count statements with it. */
+export function connectPostgres(connectionString: string, options: { max?: number; log?: LogConfig } = {}): Db {
   return new Kysely<Database>({
     dialect: new PostgresDialect({
       pool: new pg.Pool({ connectionString, max: options.max ?? 10 }),
     }),
+    ...(options.log ? { log: options.log } : {}),
   });
 }
 
 /** `dataDir` null: in memory (tests). Otherwise files in that folder, kept across restarts. */
-export async function openEmbedded(dataDir: string | null, loadDataDir?: Blob): Promise<{ db: Db; pglite: PGlite }> {
+export async function openEmbedded(dataDir: string | null, loadDataDir?: Blob, options: { log?: LogConfig } = {}): Promise<{ db: Db; pglite: PGlite }> {
   const pglite = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
     ...(loadDataDir ? { loadDataDir } : {}),
   });
-  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), pglite };
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(options.log ? { log: options.log } : {}) }), pglite };
 }
 
 export async function isDatabaseReady(db: Db): Promise<boolean> {

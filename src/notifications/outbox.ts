@@ -19,13 +19,18 @@ export async function queueNotification(
   trx: Kysely<Database> | Transaction<Database>,
   notification: { userId: string; kind: NotificationKind; payload?: Record<string, unknown>; now: Date },
 ): Promise<void> {
-  await trx
-    .insertInto('notifications')
-    .values({
-      user_id: notification.userId,
-      kind: notification.kind,
-      payload: JSON.stringify(notification.payload ?? {}),
-      created_at: notification.now,
-    })
-    .execute();
+  await notificationInsert(trx, notification).execute();
+}
+
+/** The INSERT queueNotification runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
+export function notificationInsert(
+  trx: Kysely<Database> | Transaction<Database>,
+  notification: { userId: string; kind: NotificationKind; payload?: Record<string, unknown>; now: Date },
+) {
+  return trx.insertInto('notifications').values({
+    user_id: notification.userId,
+    kind: notification.kind,
+    payload: JSON.stringify(notification.payload ?? {}),
+    created_at: notification.now,
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRateLimit, hitRateLimit, resetRateLimit } from '../src/rate-limits/rate-limits.ts';
+import { checkAndHitRateLimit, checkRateLimit, hitRateLimit, resetRateLimit } from '../src/rate-limits/rate-limits.ts';
 import { createTestApp } from './helpers/app.ts';
 
 const t = await createTestApp();
@@ -34,5 +34,25 @@ describe('rate limits in the database', () => {
     const handles = [t.db, t.database.connectAgain(), t.database.connectAgain()];
     await Promise.all(Array.from({ length: 9 }, (_, i) => hitRateLimit(handles[i % 3]!, key, { ...rule, limit: 100 }, t.clock.now())));
     expect((await checkRateLimit(t.database.connectAgain(), key, t.clock.now())).count).toBe(9);
+  });
+
+  it('check-and-hit (one statement): allows up to the limit, refuses past it, and a locked key is refused without counting or extending the lock', async () => {
+    const key = 'test:check-and-hit';
+    const now = t.clock.now();
+    for (let i = 1; i <= 5; i++) expect(await checkAndHitRateLimit(t.db, key, rule, now)).toMatchObject({ allowed: true, state: { count: i } });
+    // The fifth hit reached the limit and started the lock: the sixth is refused, uncounted.
+    const sixth = await checkAndHitRateLimit(t.db, key, rule, new Date(now.getTime() + 1000));
+    expect(sixth.allowed).toBe(false);
+    expect(sixth.state.lockedUntil?.getTime()).toBe(now.getTime() + 900_000);
+    expect((await checkRateLimit(t.db, key, now)).count).toBe(5);
+    // Past the lock, the window has passed too: counting starts over.
+    expect(await checkAndHitRateLimit(t.db, key, rule, new Date(now.getTime() + 901_000))).toMatchObject({ allowed: true, state: { count: 1, locked: false } });
+  });
+
+  it('check-and-hit: a burst of concurrent requests lets exactly the limit through', async () => {
+    const key = 'test:check-and-hit-burst';
+    const handles = [t.db, t.database.connectAgain(), t.database.connectAgain()];
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => checkAndHitRateLimit(handles[i % 3]!, key, rule, t.clock.now())));
+    expect(answers.filter((answer) => answer.allowed)).toHaveLength(5);
   });
 });

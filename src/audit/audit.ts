@@ -25,9 +25,13 @@ export interface AuditEntry {
  * together or not at all.
  */
 export async function recordAudit(trx: Kysely<Database> | Transaction<Database>, context: RequestContext, entry: AuditEntry): Promise<void> {
-  await trx
-    .insertInto('audit_events')
-    .values({
+  await auditInsert(trx, context, [entry]).execute();
+}
+
+/** The INSERT of several audit rows of one request, in one statement (ids ascend in the given order). */
+export function auditInsert(trx: Kysely<Database> | Transaction<Database>, context: RequestContext, entries: AuditEntry[]) {
+  return trx.insertInto('audit_events').values(
+    entries.map((entry) => ({
       occurred_at: context.now,
       actor_user_id: entry.actorUserId ?? null,
       subject_user_id: entry.subjectUserId ?? null,
@@ -39,8 +43,8 @@ export async function recordAudit(trx: Kysely<Database> | Transaction<Database>,
       user_agent: context.userAgent,
       request_id: context.requestId,
       details: JSON.stringify(entry.details ?? {}),
-    })
-    .execute();
+    })),
+  );
 }
 
 export interface AuditPage {

@@ -1,9 +1,10 @@
 import type { Transaction } from 'kysely';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAudit, type AuditEntry } from '../audit/audit.ts';
+import type { DeferredWrites } from '../audit/deferred-writes.ts';
 import type { Database, User } from '../db/schema.ts';
-import { queueNotification } from '../notifications/outbox.ts';
+import { notificationInsert, queueNotification } from '../notifications/outbox.ts';
 import { signInAssurance, type SignInProof } from '../policy/assurance.ts';
-import { createSession, revokeSession } from '../sessions/sessions.ts';
+import { createSession, prepareSession, revokeSession } from '../sessions/sessions.ts';
 import { sessionLifetimes, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
 
 /**
@@ -17,24 +18,38 @@ export async function completeSignIn(
   deps: AuthDeps,
   requester: Requester,
   input: { user: User; proof: SignInProof },
+  /**
+   * Given (the passkey sign-in's hot path): the session, its audit row and the notification join
+   * the request's other writes and go to the database in one statement before the commit.
+   */
+  deferred?: DeferredWrites,
 ): Promise<EstablishedSession> {
   const proof = signInAssurance(input.proof);
   if (requester.current) await revokeSession(trx, requester.current.session.id, 'signed_out', requester.now);
-  const established = await createSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester);
-  await recordAudit(trx, requester, {
+  const audit: AuditEntry = {
     action: 'session.create',
     outcome: 'success',
     actorUserId: input.user.id,
     subjectUserId: input.user.id,
-    sessionId: established.session.id,
+    sessionId: null,
     details: { method: input.proof.method, aal: proof.aal, amr: proof.amr, recovery: proof.recovery ?? false },
-  });
-  await queueNotification(trx, {
+  };
+  const notification = (sessionId: string) => ({
     userId: input.user.id,
-    kind: 'new_sign_in',
-    payload: { sessionId: established.session.id, method: input.proof.method },
+    kind: 'new_sign_in' as const,
+    payload: { sessionId, method: input.proof.method },
     now: requester.now,
     from: requester,
   });
+  if (deferred) {
+    const { insert, ...established } = prepareSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester);
+    deferred.add(insert);
+    deferred.audit({ ...audit, sessionId: established.session.id });
+    deferred.add(notificationInsert(trx, notification(established.session.id)));
+    return established;
+  }
+  const established = await createSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester);
+  await recordAudit(trx, requester, { ...audit, sessionId: established.session.id });
+  await queueNotification(trx, notification(established.session.id));
   return established;
 }

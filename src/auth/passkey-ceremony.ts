@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/audit.ts';
+import { DeferredWrites } from '../audit/deferred-writes.ts';
 import type { Database } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import type { CeremonyOutcome } from '../webauthn/outcome.ts';
@@ -24,16 +25,18 @@ export async function runPasskeyCeremony<T>(
   deps: AuthDeps,
   requester: Requester,
   action: string,
-  work: (trx: Transaction<Database>) => Promise<CeremonyOutcome<CeremonySuccess<T>>>,
+  /** `deferred`: writes the work need not read back; sent with the success audit row in one statement. */
+  work: (trx: Transaction<Database>, deferred: DeferredWrites) => Promise<CeremonyOutcome<CeremonySuccess<T>>>,
 ): Promise<T> {
   const current = requester.current;
   let outcome: CeremonyOutcome<CeremonySuccess<T>>;
   try {
     outcome = await deps.db.transaction().execute(async (trx) => {
-      const result = await work(trx);
+      const deferred = new DeferredWrites(requester);
+      const result = await work(trx, deferred);
       if (result.ok) {
         const success = result.value;
-        await recordAudit(trx, requester, {
+        deferred.audit({
           action,
           outcome: 'success',
           actorUserId: success.userId,
@@ -42,7 +45,9 @@ export async function runPasskeyCeremony<T>(
           sessionId: success.sessionId ?? current?.session.id ?? null,
           details: success.details ?? {},
         });
+        await deferred.flush(trx);
       } else {
+        await deferred.flush(trx);
         await recordAudit(trx, requester, {
           action,
           outcome: 'failure',

@@ -94,6 +94,11 @@ export async function refundCeremonyAttempt(db: Executor, keyring: Keyring, cere
     .execute();
 }
 
+/** What the database stores for a ceremony id: its keyed hash. */
+export function ceremonyIdHash(keyring: Keyring, ceremonyId: string): string {
+  return keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId);
+}
+
 /** The ceremony with this id and kind, not yet consumed and not expired. */
 function isLiveCeremony(eb: ExpressionBuilder<Database, 'ceremonies'>, keyring: Keyring, ceremonyId: string, kind: CeremonyKind, now: Date) {
   return eb.and([

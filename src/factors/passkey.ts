@@ -101,11 +101,12 @@ export function isSignCountSuspicious(storedCount: number, receivedCount: number
 
 /** After a verified assertion: the new counter, the current backup state (BS may change; BE may not), last use. */
 export async function recordPasskeyUse(trx: Executor, factorId: string, use: { counter: number; backedUp: boolean }, now: Date): Promise<void> {
-  await trx
-    .updateTable('factors')
-    .set({ sign_count: use.counter, backed_up: use.backedUp, last_used_at: now })
-    .where('id', '=', factorId)
-    .execute();
+  await passkeyUseUpdate(trx, factorId, use, now).execute();
+}
+
+/** The UPDATE recordPasskeyUse runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
+export function passkeyUseUpdate(trx: Executor, factorId: string, use: { counter: number; backedUp: boolean }, now: Date) {
+  return trx.updateTable('factors').set({ sign_count: use.counter, backed_up: use.backedUp, last_used_at: now }).where('id', '=', factorId);
 }
 
 /** Marks a passkey for the user's and admins' attention (the first reason is kept). */

@@ -47,17 +47,29 @@ export async function queueNotification(
     recipient?: string | null;
   },
 ): Promise<void> {
-  await trx
-    .insertInto('notifications')
-    .values({
-      user_id: notification.userId,
-      kind: notification.kind,
-      payload: JSON.stringify(notification.payload ?? {}),
-      created_at: notification.now,
-      next_attempt_at: notification.now,
-      client_address: notification.from?.clientAddress ?? null,
-      user_agent: notification.from?.userAgent ?? null,
-      recipient: notification.recipient ?? null,
-    })
-    .execute();
+  await notificationInsert(trx, notification).execute();
+}
+
+/** The INSERT queueNotification runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
+export function notificationInsert(
+  trx: Kysely<Database> | Transaction<Database>,
+  notification: {
+    userId: string;
+    kind: NotificationKind;
+    payload?: Record<string, unknown>;
+    now: Date;
+    from?: NotificationOrigin;
+    recipient?: string | null;
+  },
+) {
+  return trx.insertInto('notifications').values({
+    user_id: notification.userId,
+    kind: notification.kind,
+    payload: JSON.stringify(notification.payload ?? {}),
+    created_at: notification.now,
+    next_attempt_at: notification.now,
+    client_address: notification.from?.clientAddress ?? null,
+    user_agent: notification.from?.userAgent ?? null,
+    recipient: notification.recipient ?? null,
+  });
 }

@@ -56,6 +56,48 @@ export async function hitRateLimit(db: Executor, key: string, rule: RateLimitRul
   return { locked, lockedUntil: locked ? row.locked_until : null, count: row.count };
 }
 
+/**
+ * Check and hit in one statement (one round trip per request instead of two): the upsert counts
+ * the request only while the key is not locked — a locked key's row is left as it is and no row
+ * comes back, so a refusal neither counts nor extends the lock, exactly as a read-then-hit did.
+ * `allowed` is false when the key was locked, or when this hit went past the limit. Only the
+ * refusal of a locked key costs a second statement (reading when the lock ends).
+ */
+export async function checkAndHitRateLimit(
+  db: Executor,
+  key: string,
+  rule: RateLimitRule,
+  now: Date,
+): Promise<{ allowed: boolean; state: RateLimitState }> {
+  const windowStart = addSeconds(now, -rule.windowSeconds);
+  const lockedUntil = addSeconds(now, rule.lockoutSeconds);
+  const newCount = sql<number>`(case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.count + 1 end)`;
+  const row = await db
+    .insertInto('rate_limits')
+    .values({ key, count: 1, window_started_at: now, locked_until: rule.limit <= 1 ? lockedUntil : null })
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet({
+          count: newCount,
+          window_started_at: sql<Date>`case when rate_limits.window_started_at <= ${windowStart} then ${now}::timestamptz else rate_limits.window_started_at end`,
+          // Only unlocked rows are updated, so a lock that starts here starts now.
+          locked_until: sql<Date | null>`case when ${newCount} >= ${rule.limit} then ${lockedUntil}::timestamptz else null end`,
+        })
+        .where((eb) => eb.or([eb('rate_limits.locked_until', 'is', null), eb('rate_limits.locked_until', '<=', now)])),
+    )
+    .returning(['count', 'locked_until'])
+    .executeTakeFirst();
+  if (!row) {
+    const current = await checkRateLimit(db, key, now);
+    // Unlocked between the two statements (the lock ran out): refuse this one anyway, for a second.
+    return { allowed: false, state: current.locked ? current : { locked: true, lockedUntil: addSeconds(now, 1), count: current.count } };
+  }
+  const locked = row.locked_until !== null && row.locked_until > now;
+  const state = { locked, lockedUntil: locked ? row.locked_until : null, count: Number(row.count) };
+  return { allowed: state.count <= rule.limit, state };
+}
+
 /** A success clears the key's failures (and any lock on it). */
 export async function resetRateLimit(db: Executor, key: string): Promise<void> {
   await db.deleteFrom('rate_limits').where('key', '=', key).execute();

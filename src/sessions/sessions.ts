@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
@@ -42,35 +43,54 @@ export async function createSession(
   lifetimes: SessionLifetimes,
   context: RequestContext,
 ): Promise<CreatedSession> {
+  const prepared = prepareSession(db, keyring, userId, proof, lifetimes, context);
+  const session = await prepared.insert.returningAll().executeTakeFirstOrThrow();
+  return { session, token: prepared.token };
+}
+
+/**
+ * A new session's row, its token and the INSERT that stores it, without running it: the id is
+ * made here (not by the database), so a caller that sends the INSERT together with other writes
+ * (src/audit/deferred-writes.ts) already knows the row it will hold.
+ */
+export function prepareSession(
+  db: Executor,
+  keyring: Keyring,
+  userId: string,
+  proof: SessionProof,
+  lifetimes: SessionLifetimes,
+  context: RequestContext,
+): CreatedSession & { insert: ReturnType<typeof insertSession> } {
   const token = randomToken();
   const now = context.now;
   const absoluteExpiresAt = addSeconds(now, lifetimes.absoluteSeconds);
-  const session = await db
-    .insertInto('sessions')
-    .values({
-      token_hash: hashSessionToken(keyring, token),
-      user_id: userId,
-      aal: proof.aal,
-      amr: proof.amr,
-      factor_ids: proof.factorIds,
-      phishing_resistant: proof.phishingResistant,
-      recovery: proof.recovery ?? false,
-      remembered_device_id: proof.rememberedDeviceId ?? null,
-      created_at: now,
-      last_seen_at: now,
-      idle_expires_at: minDate(addSeconds(now, lifetimes.idleSeconds), absoluteExpiresAt),
-      absolute_expires_at: absoluteExpiresAt,
-      last_verified_at: now,
-      stepped_up_at: null,
-      passkey_verified_at: proof.phishingResistant ? now : null,
-      client_address: context.clientAddress,
-      user_agent: context.userAgent,
-      revoked_at: null,
-      revoked_reason: null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return { session, token };
+  const session: Session = {
+    id: randomUUID(),
+    token_hash: hashSessionToken(keyring, token),
+    user_id: userId,
+    aal: proof.aal,
+    amr: proof.amr,
+    factor_ids: proof.factorIds,
+    phishing_resistant: proof.phishingResistant,
+    recovery: proof.recovery ?? false,
+    remembered_device_id: proof.rememberedDeviceId ?? null,
+    created_at: now,
+    last_seen_at: now,
+    idle_expires_at: minDate(addSeconds(now, lifetimes.idleSeconds), absoluteExpiresAt),
+    absolute_expires_at: absoluteExpiresAt,
+    last_verified_at: now,
+    stepped_up_at: null,
+    passkey_verified_at: proof.phishingResistant ? now : null,
+    client_address: context.clientAddress,
+    user_agent: context.userAgent,
+    revoked_at: null,
+    revoked_reason: null,
+  };
+  return { session, token, insert: insertSession(db, session) };
+}
+
+function insertSession(db: Executor, session: Session) {
+  return db.insertInto('sessions').values(session);
 }
 
 /**

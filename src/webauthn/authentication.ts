@@ -1,6 +1,7 @@
 import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Transaction } from 'kysely';
-import { consumeCeremony, createCeremony } from '../ceremonies/ceremonies.ts';
+import type { DeferredWrites } from '../audit/deferred-writes.ts';
+import { createCeremony } from '../ceremonies/ceremonies.ts';
 import { ceremonyData } from '../ceremonies/data.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
@@ -8,15 +9,16 @@ import type { Db } from '../db/database.ts';
 import { LatchError } from '../errors.ts';
 import {
   credentialDescriptor,
-  findPasskeyForUpdate,
   flagPasskey,
   isSignCountSuspicious,
   listActivePasskeys,
+  passkeyUseUpdate,
   recordPasskeyUse,
   storedPublicKey,
 } from '../factors/passkey.ts';
 import { queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
 import { findUserById, findUserByWebAuthnUserId, normalizeUsername } from '../users/users.ts';
+import { consumeCeremonyAndLoadPasskey } from './assertion-state.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
@@ -125,11 +127,15 @@ export async function finishPasskeyAssertion(
   now: Date,
   /** Where the assertion came from, for the notification a flagged passkey sends. */
   from?: NotificationOrigin,
+  /** Given: the passkey's new counter joins the request's other writes (one statement before the commit). */
+  deferred?: DeferredWrites,
 ): Promise<CeremonyOutcome<VerifiedPasskeyUse>> {
   const signedInUserId = purpose.kind === 'passkey_step_up' ? purpose.userId : null;
 
+  // One statement consumes the ceremony, reads and locks the passkey, and reads its owner.
+  const state = await consumeCeremonyAndLoadPasskey(trx, keyring, { ceremonyId: input.ceremonyId, kind: purpose.kind, credentialId: input.response.id }, now);
   // Single use, unexpired, and of this purpose: a registration or sign-in ceremony is no step-up.
-  const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, purpose.kind, now);
+  const ceremony = state.ceremony;
   if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: signedInUserId });
   // A step-up ceremony belongs to the session that asked for it.
   if (purpose.kind === 'passkey_step_up' && (ceremony.user_id !== purpose.userId || ceremony.session_id !== purpose.sessionId)) {
@@ -141,7 +147,7 @@ export async function finishPasskeyAssertion(
   if (!signInData && !stepUpData) return refuse('ceremony_invalid', 'ceremony_data_invalid', { userId: signedInUserId });
   const mode: SignInMode = purpose.kind === 'passkey_step_up' || signInData?.mode === 'identified' ? 'identified' : 'discoverable';
 
-  const factor = await findPasskeyForUpdate(trx, input.response.id);
+  const factor = state.factor;
   const forgetIt = { credentialId: input.response.id, rpId: rp.id };
 
   // A credential id we never registered. `credential_unknown` carries the id so the browser can
@@ -180,7 +186,7 @@ export async function finishPasskeyAssertion(
   if (mode === 'identified' && factor.user_id !== ceremony.user_id) {
     return refuse('passkey_verification_failed', 'credential_of_another_user', { userId: ceremony.user_id, factorId: factor.id });
   }
-  const user = await findUserById(trx, factor.user_id);
+  const user = state.user;
   if (!user) return refuse('passkey_verification_failed', 'credential_unknown', { factorId: factor.id });
 
   // WebAuthn §7.2 step 6: the user handle, required when nobody was named, must be the credential's owner.
@@ -243,7 +249,9 @@ export async function finishPasskeyAssertion(
     return refuse('passkey_verification_failed', 'account_disabled', { userId: user.id, factorId: factor.id });
   }
 
-  await recordPasskeyUse(trx, factor.id, { counter: assertion.newCounter, backedUp: assertion.backedUp }, now);
+  const use = { counter: assertion.newCounter, backedUp: assertion.backedUp };
+  if (deferred) deferred.add(passkeyUseUpdate(trx, factor.id, use, now));
+  else await recordPasskeyUse(trx, factor.id, use, now);
   return { ok: true, value: { user, factor, userVerified: assertion.userVerified } };
 }
 

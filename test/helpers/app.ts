@@ -1,3 +1,4 @@
+import type { LogConfig } from 'kysely';
 import { afterAll } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -31,8 +32,8 @@ export interface TestApp {
  * One app over one fresh database for a test file; closed after the file. Pass env overrides to
  * test configuration (e.g. LATCH_TRUST_PROXY).
  */
-export async function createTestApp(options: { env?: Record<string, string>; logger?: Logger } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function createTestApp(options: { env?: Record<string, string>; logger?: Logger; log?: LogConfig } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(options.log ? { log: options.log } : {});
   const config = loadConfig({ LATCH_ORIGINS: TEST_ORIGIN, LATCH_TRUST_PROXY: 'true', ...options.env });
   const keyring = generateKeyring();
   const clock = fakeClock();

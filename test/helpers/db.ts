@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import type { LogConfig } from 'kysely';
 import { connectPostgres, openEmbedded, type Db } from '../../src/db/database.ts';
 
 export interface TestDatabase {
@@ -18,7 +19,7 @@ export interface TestDatabase {
  * A freshly migrated database of its own for a test file: a copy of the run's template database
  * on PostgreSQL (TEST_DATABASE_URL), otherwise an in-memory PGlite loaded from the migrated dump.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { log?: LogConfig } = {}): Promise<TestDatabase> {
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
     // Named after the run's template, so the run's teardown finds and drops it.
@@ -31,7 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     databaseUrl.pathname = `/${name}`;
     const handles: Db[] = [];
     const connect = () => {
-      const handle = connectPostgres(databaseUrl.toString(), { max: 10 });
+      const handle = connectPostgres(databaseUrl.toString(), { max: 10, ...(options.log ? { log: options.log } : {}) });
       handles.push(handle);
       return handle;
     };
@@ -49,7 +50,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const dump = await readFile(inject('pgliteDumpPath'));
-  const { db } = await openEmbedded(null, new Blob([dump]));
+  const { db } = await openEmbedded(null, new Blob([dump]), options);
   return {
     db,
     kind: 'pglite',

@@ -18,11 +18,11 @@ export async function signInWithPasskey(
   requester: Requester,
   input: { ceremonyId: string; response: AuthenticationResponseJSON },
 ): Promise<{ user: User; established: EstablishedSession }> {
-  return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx) => {
-    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now, requester);
+  return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx, deferred) => {
+    const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now, requester, deferred);
     if (!outcome.ok) return outcome;
     const { user, factor, userVerified } = outcome.value;
-    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } });
+    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } }, deferred);
     return { ok: true, value: { result: { user, established }, userId: user.id, factorId: factor.id, sessionId: established.session.id, details: { userVerified } } };
   });
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/database.ts';
-import { checkRateLimit, hitRateLimit, rateLimitKeys, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
+import { checkAndHitRateLimit, rateLimitKeys, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 
@@ -20,9 +20,8 @@ export function limitByAddress(options: LimitByAddressOptions): MiddlewareHandle
   return async function limitByAddressMiddleware(c, next) {
     const key = rateLimitKeys.address(options.scope, c.get('clientAddress'));
     const now = c.get('now');
-    const current = await checkRateLimit(options.db, key, now);
-    const state = current.locked ? current : await hitRateLimit(options.db, key, options.rule, now);
-    if (current.locked || state.count > options.rule.limit) {
+    const { allowed, state } = await checkAndHitRateLimit(options.db, key, options.rule, now);
+    if (!allowed) {
       const retryAfterSeconds = Math.max(1, Math.ceil(((state.lockedUntil ?? now).getTime() - now.getTime()) / 1000));
       c.header('Retry-After', String(retryAfterSeconds));
       return errorResponse(c, 'rate_limited', undefined, { retryAfterSeconds });

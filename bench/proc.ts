@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+/**
+ * What /proc says about a process: CPU time (user + system) and resident memory. The bench reads
+ * them before and after each scenario, so CPU per operation is the server's own, not the load
+ * generator's.
+ */
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process in milliseconds; null when it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size in MB. */
+export function rssMb(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return Number.isFinite(kb) ? kb / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU of a set of processes that may change while measured (PostgreSQL backends come and go). */
+export class CpuMeter {
+  private readonly start = new Map<number, number>();
+
+  constructor(pids: number[]) {
+    for (const pid of pids) {
+      const ms = cpuMs(pid);
+      if (ms !== null) this.start.set(pid, ms);
+    }
+  }
+
+  /** CPU ms spent since construction by the processes then known and by `laterPids` (all of theirs if new). */
+  elapsed(laterPids: number[] = []): number {
+    let total = 0;
+    for (const pid of new Set([...this.start.keys(), ...laterPids])) {
+      const now = cpuMs(pid);
+      if (now === null) continue; // a backend that ended: its last slice is lost (rare under load: the pool keeps them)
+      total += now - (this.start.get(pid) ?? 0);
+    }
+    return total;
+  }
+}

@@ -1,0 +1,64 @@
+import { sql, type Transaction } from 'kysely';
+import { ceremonyIdHash } from '../ceremonies/ceremonies.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Ceremony, CeremonyKind, Database, Factor, User } from '../db/schema.ts';
+
+export interface AssertionState {
+  /** The ceremony, consumed by this statement; null when unknown, expired, used, or of another kind. */
+  ceremony: Ceremony | null;
+  /** The passkey with the asserted credential id, whatever its status, locked until the commit. */
+  factor: Factor | null;
+  /** Its owner. */
+  user: User | null;
+}
+
+/**
+ * Everything the second half of a passkey ceremony reads, in ONE statement (one round trip where
+ * there were three): the ceremony is consumed (the conditional UPDATE: of concurrent finishers,
+ * one gets it), the passkey row is read and locked FOR UPDATE (concurrent uses of one passkey
+ * queue on its counter), and its owner is read. Each comes back as a row image (to_jsonb) so the
+ * three tables' columns cannot collide; `rowFromJson` turns the images back into the rows Kysely
+ * would have returned.
+ */
+export async function consumeCeremonyAndLoadPasskey(
+  trx: Transaction<Database>,
+  keyring: Keyring,
+  input: { ceremonyId: string; kind: CeremonyKind; credentialId: string },
+  now: Date,
+): Promise<AssertionState> {
+  const result = await sql<{ ceremony: Record<string, unknown> | null; factor: Record<string, unknown> | null; owner: Record<string, unknown> | null }>`
+    with consumed as (
+      update ceremonies set consumed_at = ${now}
+      where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now}
+      returning *
+    ), passkey as (
+      select * from factors where kind = 'passkey' and credential_id = ${input.credentialId} for update
+    )
+    select
+      (select to_jsonb(consumed) from consumed) as ceremony,
+      (select to_jsonb(passkey) from passkey) as factor,
+      (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner`.execute(trx);
+  const row = result.rows[0];
+  return {
+    ceremony: rowFromJson<Ceremony>(row?.ceremony ?? null),
+    factor: rowFromJson<Factor>(row?.factor ?? null),
+    user: rowFromJson<User>(row?.owner ?? null),
+  };
+}
+
+/**
+ * A row image from to_jsonb, typed as the driver types the row: timestamps (every column named
+ * `…_at`) become Dates, bytea (`public_key`, `\x…` in JSON) bytes; numbers, booleans, arrays and
+ * jsonb come through as they are.
+ */
+export function rowFromJson<T>(image: Record<string, unknown> | string | null): T | null {
+  if (image === null) return null;
+  const object = typeof image === 'string' ? (JSON.parse(image) as Record<string, unknown>) : image;
+  const row: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(object)) {
+    if (typeof value === 'string' && column.endsWith('_at')) row[column] = new Date(value);
+    else if (typeof value === 'string' && column === 'public_key' && value.startsWith('\\x')) row[column] = new Uint8Array(Buffer.from(value.slice(2), 'hex'));
+    else row[column] = value;
+  }
+  return row as T;
+}

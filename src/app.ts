@@ -21,6 +21,7 @@ import { passwordSigninRoutes } from './http/routes/password-signin.ts';
 import { rememberedDeviceRoutes } from './http/routes/remembered-devices.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
+import { enrollmentLinkRoutes } from './http/routes/enroll.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
@@ -35,6 +36,7 @@ const clientPages: Record<string, string> = {
   '/signin': 'index.html',
   '/signup': 'signup.html',
   '/account': 'account.html',
+  '/enroll': 'enroll.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', fallbackFactorRoutes(deps));
   app.route('/', rememberedDeviceRoutes(deps));
   app.route('/', adminRoutes(deps, authenticatorNames));
+  app.route('/', enrollmentLinkRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

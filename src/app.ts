@@ -24,6 +24,7 @@ import { developmentMailRoutes } from './http/routes/development-mail.ts';
 import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { forwardAuthRoutes } from './http/routes/forward-auth.ts';
+import { enrollmentLinkRoutes } from './http/routes/enroll.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
@@ -42,6 +43,7 @@ const clientPages: Record<string, string> = {
   '/signup': 'signup.html',
   '/account': 'account.html',
   '/continue': 'continue.html',
+  '/enroll': 'enroll.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', emailRoutes(deps));
   app.route('/', developmentMailRoutes(deps));
   app.route('/', adminRoutes(deps, authenticatorNames));
+  app.route('/', enrollmentLinkRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

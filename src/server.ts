@@ -1,14 +1,11 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import { loadOrCreateDevelopmentKeys } from './crypto/dev-keys.ts';
-import type { Keyring } from './crypto/keyring.ts';
 import { deleteStaleCeremonies } from './ceremonies/ceremonies.ts';
-import { connectPostgres, openEmbedded, type Db } from './db/database.ts';
+import type { Db } from './db/database.ts';
+import { openDatabaseAndKeys } from './db/open.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -46,41 +43,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
 
-  let db: Db;
-  let keyring: Keyring;
-  if (config.databaseUrl) {
-    db = connectPostgres(config.databaseUrl, { max: config.dbPoolSize });
-    keyring = config.keys!;
-    logger.info('database', { kind: 'postgresql' });
-  } else {
-    const dataDir = resolve(config.dataDir);
-    await mkdir(dataDir, { recursive: true });
-    ({ db } = await openEmbedded(resolve(dataDir, 'pgdata')));
-    logger.info('database', { kind: 'embedded', dataDir });
-    if (config.keys) {
-      keyring = config.keys;
-    } else {
-      // loadConfig refuses production without keys unless LATCH_ALLOW_DEVELOPMENT_KEYS says otherwise.
-      if (config.production && !config.allowDevelopmentKeys) {
-        throw new Error('NODE_ENV=production needs LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY (or LATCH_ALLOW_DEVELOPMENT_KEYS=true)');
-      }
-      const keys = await loadOrCreateDevelopmentKeys(dataDir);
-      keyring = keys.keyring;
-      if (config.production) {
-        logger.error('RUNNING IN PRODUCTION WITH DEVELOPMENT KEYS', {
-          path: keys.path,
-          note:
-            'LATCH_ALLOW_DEVELOPMENT_KEYS=true: every TOTP secret is sealed with, and every session token and backup code hashed with, ' +
-            'keys stored in plain text beside the database. Anyone with a copy of the data folder can read them. Set LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY.',
-        });
-      } else {
-        logger.warn(
-          keys.created ? 'generated development keys' : 'using development keys',
-          { path: keys.path, note: 'for development only: production sets LATCH_ENCRYPTION_KEYS and LATCH_HMAC_KEY' },
-        );
-      }
-    }
-  }
+  const { db, keyring } = await openDatabaseAndKeys(config, logger);
 
   if (options.migrate !== false) await migrateToLatest(db);
   const app = createApp({ db, config, keyring, clock, logger, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });

@@ -59,8 +59,18 @@ export async function startPasskeySignUp(db: Db, keyring: Keyring, rp: RelyingPa
   return { ceremonyId, options };
 }
 
-/** Adding a passkey, step one. The user's passkeys are excluded, so an authenticator that holds one says so instead of making a second. */
-export async function startPasskeyEnrollment(db: Db, keyring: Keyring, rp: RelyingParty, input: { user: User; sessionId: string }, now: Date) {
+/**
+ * Adding a passkey, step one. The user's passkeys are excluded, so an authenticator that holds one
+ * says so instead of making a second. Either in a session (`sessionId`) or, without one, through
+ * an enrollment link (`enrollmentLinkId`): the ceremony remembers which, and only the same can finish it.
+ */
+export async function startPasskeyEnrollment(
+  db: Db,
+  keyring: Keyring,
+  rp: RelyingParty,
+  input: { user: User; sessionId: string; enrollmentLinkId?: never } | { user: User; sessionId: null; enrollmentLinkId: string },
+  now: Date,
+) {
   const options = await registrationOptions(
     rp,
     { webauthnUserId: input.user.webauthn_user_id, username: input.user.username, displayName: input.user.display_name },
@@ -69,7 +79,14 @@ export async function startPasskeyEnrollment(db: Db, keyring: Keyring, rp: Relyi
   const ceremonyId = await createCeremony(
     db,
     keyring,
-    { kind: 'passkey_register', userId: input.user.id, sessionId: input.sessionId, challenge: options.challenge, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
+    {
+      kind: 'passkey_register',
+      userId: input.user.id,
+      sessionId: input.sessionId,
+      challenge: options.challenge,
+      data: input.enrollmentLinkId ? { enrollmentLinkId: input.enrollmentLinkId } : {},
+      ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS,
+    },
     now,
   );
   return { ceremonyId, options };
@@ -119,14 +136,16 @@ export async function finishPasskeyEnrollment(
   trx: Transaction<Database>,
   keyring: Keyring,
   rp: RelyingParty,
-  input: FinishRegistrationInput & { userId: string; sessionId: string },
+  input: FinishRegistrationInput & ({ userId: string; sessionId: string; enrollmentLinkId?: never } | { userId: string; sessionId: null; enrollmentLinkId: string }),
   now: Date,
   /** Where the registration came from, for the notification. */
   from?: NotificationOrigin,
 ): Promise<CeremonyOutcome<{ factor: Factor }>> {
   const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_register', now);
-  if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: input.userId });
-  if (ceremony.user_id !== input.userId || ceremony.session_id !== input.sessionId) {
+  const data = ceremony ? ceremonyData(ceremony, 'passkey_register') : null;
+  if (!ceremony || !data) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: input.userId });
+  // A session's ceremony finishes only in that session, a link's only with that link.
+  if (ceremony.user_id !== input.userId || ceremony.session_id !== input.sessionId || (data.enrollmentLinkId ?? null) !== (input.enrollmentLinkId ?? null)) {
     return refuse('ceremony_invalid', 'ceremony_of_another_session', { userId: input.userId });
   }
 

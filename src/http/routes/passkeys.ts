@@ -29,7 +29,7 @@ export const passkeyRateLimits = {
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
 /** WebAuthn caps credential ids at 1023 bytes: 1364 base64url characters. */
 const CredentialIdSchema = base64url.min(1).max(1364);
-const CeremonyIdSchema = z.string().min(1).max(128);
+export const CeremonyIdSchema = z.string().min(1).max(128);
 
 /** The JSON form of a PublicKeyCredential, as @simplewebauthn/browser hands it over; `response` differs per ceremony. */
 function credentialSchema<T extends z.ZodRawShape>(response: T) {
@@ -45,7 +45,7 @@ function credentialSchema<T extends z.ZodRawShape>(response: T) {
     .passthrough();
 }
 
-const RegistrationResponseSchema = credentialSchema({
+export const RegistrationResponseSchema = credentialSchema({
   attestationObject: base64url.min(1).max(32_768),
   transports: z.array(z.string().max(32)).max(16).optional(),
 }).openapi('RegistrationResponse', { description: 'What @simplewebauthn/browser startRegistration() returns' });
@@ -56,7 +56,7 @@ const AuthenticationResponseSchema = credentialSchema({
   userHandle: base64url.max(128).optional(),
 }).openapi('AuthenticationResponse', { description: 'What @simplewebauthn/browser startAuthentication() returns' });
 
-const CeremonyStartSchema = z.object({ ceremonyId: z.string(), options: z.record(z.string(), z.unknown()) }).openapi('PasskeyCeremony');
+export const CeremonyStartSchema = z.object({ ceremonyId: z.string(), options: z.record(z.string(), z.unknown()) }).openapi('PasskeyCeremony');
 const RegistrationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: RegistrationResponseSchema, label: LabelSchema.optional() });
 const AuthenticationFinishSchema = z.object({ ceremonyId: CeremonyIdSchema, response: AuthenticationResponseSchema });
 

@@ -33,13 +33,16 @@ describe('managing passkeys', () => {
       authenticatorName: 'Google Password Manager',
       synced: true,
       transports: ['hybrid', 'internal'],
-      lastUsedAt: null,
+      // Named after its authenticator when the user gave no name, and used: it made the account (issue 12, point 5).
+      label: 'Google Password Manager',
+      lastUsedAt: expect.any(String),
     });
     const desk = await byCredential(key.credentials[0]!.id);
     expect(desk).toMatchObject({ label: 'Desk key', authenticatorName: 'Example Corp Key', synced: false, transports: ['nfc', 'usb'], lastUsedAt: t.clock.now().toISOString() });
     expect(typeof desk.createdAt).toBe('string');
     // The configured file overrides a built-in name (keys compared case-insensitively).
     expect((await byCredential(apple.credentials[0]!.id)).authenticatorName).toBe('Apple Passwords');
+    expect((await byCredential(apple.credentials[0]!.id)).label).toBe('Apple Passwords');
     expect((await byCredential(unknown.credentials[0]!.id)).authenticatorName).toBeNull();
     // Never the public key.
     expect(JSON.stringify(factors)).not.toMatch(/public_?key/i);

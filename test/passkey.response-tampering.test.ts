@@ -73,6 +73,8 @@ describe('passkey responses bent by an attacker are refused (SimpleWebAuthn chec
 
   it('a bogus signature answers 401 and writes an audit row naming the passkey', async () => {
     const { authenticator, user, credential } = await signedUpUser(t);
+    const before = await passkeyRow(t, credential.id);
+    t.clock.advance(60);
     const client = t.client({ clientAddress: '192.0.2.99' });
     const run = await signInWithPasskey(client, authenticator, { tamper: { corruptSignature: true } });
     expect(run.response.status).toBe(401);
@@ -82,7 +84,8 @@ describe('passkey responses bent by an attacker are refused (SimpleWebAuthn chec
     const row = (await auditRows(t, 'passkey.signin')).filter((r) => r.client_address === '192.0.2.99').at(-1)!;
     expect(row).toMatchObject({ outcome: 'failure', subject_user_id: user.id, factor_id: factor.id });
     expect(row.details).toMatchObject({ reason: 'signature_invalid' });
-    // A failed assertion changes nothing on the passkey.
-    expect(factor.last_used_at).toBeNull();
+    // A failed assertion changes nothing on the passkey (its last use is still the sign-up).
+    expect(factor.last_used_at).toEqual(before.last_used_at);
+    expect(Number(factor.sign_count)).toBe(Number(before.sign_count));
   });
 });

@@ -33,6 +33,7 @@ import { passkeyErrorMessage, supportsPasskeys } from './webauthn.ts';
 
 /** For the page as a whole (loading, a message carried from another page). */
 const messages = pageMessages();
+const passkeysWork = supportsPasskeys();
 let user: User;
 let factors: Factor[] = [];
 
@@ -72,6 +73,17 @@ const panels = {
   sessions: panel('sessions'),
   activity: panel('activity'),
 };
+
+/** Whether these factors can sign in on their own (the server's rule, src/factors/factors.ts canSignIn). */
+function canSignIn(list: Factor[]): boolean {
+  const kinds = new Set(list.map((factor) => factor.kind));
+  return kinds.has('passkey') || (kinds.has('password') && (kinds.has('totp') || kinds.has('backup_codes')));
+}
+
+function lastWayInMessage(factor: Factor): string {
+  const what = factor.kind === 'passkey' ? 'passkey' : 'authenticator app';
+  return `You can't remove this ${what}: without it you couldn't sign in. Add another passkey, or a password with an authenticator app or backup codes, first.`;
+}
 
 /** Errors from an action, in the panel it came from: a cancelled step-up is quiet; the rest are announced. */
 function report(messages: Messages, error: unknown, during?: 'create' | 'use'): void {
@@ -139,7 +151,9 @@ function renderPasskeys(): void {
   const list = byId('passkey-list');
   const passkeys = factors.filter((factor) => factor.kind === 'passkey');
   if (passkeys.length === 0) {
-    list.replaceChildren(h('li', { class: 'empty' }, 'No passkeys yet. Add one to sign in with a tap, with nothing to type.'));
+    list.replaceChildren(h('li', { class: 'empty' }, passkeysWork
+      ? 'No passkeys yet. Add one to sign in with a tap, with nothing to type.'
+      : 'No passkeys yet.'));
     return;
   }
   const names = distinctNames(passkeys.map(passkeyName));
@@ -151,7 +165,7 @@ function renderPasskeys(): void {
       h('p', { class: 'item-title' }, name,
         h('span', { class: factor.synced ? 'badge' : 'badge badge-neutral' }, factor.synced ? 'Synced' : 'This device only')),
       meta(
-        factor.label && factor.authenticatorName ? factor.authenticatorName : null,
+        factor.label && factor.authenticatorName && factor.authenticatorName !== factor.label ? factor.authenticatorName : null,
         factor.synced ? 'Backed up to your password manager' : 'Stays on one device or security key',
         labelled('Added', timeElement(factor.createdAt, formatDay)),
         lastUsed(factor.lastUsedAt),
@@ -190,14 +204,18 @@ function renderPasskeys(): void {
   }));
 }
 
-function showRename(container: HTMLElement, factor: Factor, trigger: HTMLButtonElement): void {
+function showRename(container: HTMLElement, factor: Factor, trigger: HTMLButtonElement, options: { justAdded?: boolean } = {}): void {
   if (container.querySelector('form')) return;
   const inputId = `rename-${factor.id}`;
   const input = h('input', { id: inputId, class: 'input', type: 'text', maxlength: '64', value: passkeyName(factor), required: true, autocomplete: 'off' });
   const save = h('button', { type: 'submit', class: 'button button-primary button-small' }, 'Save');
   const cancel = h('button', { type: 'button', class: 'button button-quiet button-small' }, 'Cancel');
+  // Right after adding one, the name is asked for (optional: the suggested one stays if kept).
+  const hint = options.justAdded ? h('p', { class: 'hint', id: `${inputId}-hint` }, 'Give it a name you will recognise, or keep this one.') : null;
+  if (hint) input.setAttribute('aria-describedby', hint.id);
+  if (options.justAdded) cancel.textContent = 'Keep this name';
   const form = h('form', { class: 'rename-form', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: inputId }, 'Passkey name'), input), save, cancel);
+    h('div', { class: 'field' }, h('label', { for: inputId }, 'Passkey name'), hint, input), save, cancel);
   const close = () => {
     form.remove();
     trigger.focus();
@@ -235,10 +253,15 @@ byId('add-passkey').addEventListener('click', async (event) => {
   panels.passkeys.messages.status('Follow the prompt from your browser or device.');
   await withBusy(button, 'Waiting for your device…', async () => {
     try {
-      await addPasskey(user.username);
+      const added = await addPasskey(user.username);
       await refreshFactors();
       await signalAcceptedPasskeys(user, factors);
       panels.passkeys.messages.status('Passkey added. Next time, choose it when you sign in.');
+      // Ask for a name now, while the user knows which device it is.
+      const item = byId('passkey-list').querySelector<HTMLElement>(`[data-factor-id="${CSS.escape(added.id)}"]`);
+      const factor = factors.find((candidate) => candidate.id === added.id);
+      const rename = item?.querySelector<HTMLButtonElement>('button');
+      if (item && factor && rename) showRename(item.querySelector('.item-main')!, factor, rename, { justAdded: true });
       void refreshActivity();
     } catch (error) {
       report(panels.passkeys.messages, error, 'create');
@@ -252,6 +275,12 @@ async function removeFactor(
   copy: { title: string; body: string; confirmLabel: string; purpose: string; done: string },
 ): Promise<void> {
   const where = factor.kind === 'passkey' ? panels.passkeys : panels.totp;
+  // Refused before asking "are you sure?", not after: the same rule the server applies.
+  const remaining = factors.filter((candidate) => candidate.id !== factor.id);
+  if (canSignIn(factors) && !canSignIn(remaining)) {
+    where.messages.error(lastWayInMessage(factor));
+    return;
+  }
   if (!(await confirmAction({ title: copy.title, body: copy.body, confirmLabel: copy.confirmLabel, danger: true }))) return;
   await withBusy(trigger, 'Removing…', async () => {
     try {
@@ -287,11 +316,14 @@ function renderTotp(): void {
       purpose: 'remove your authenticator app',
       done: 'Authenticator app removed.',
     }));
+    // A new phone: the new app is set up and confirmed first; only then does the old one stop.
+    const replace = h('button', { type: 'button', class: 'button button-secondary button-small', id: 'replace-totp' }, 'Replace', hiddenWords(' (new phone)'));
+    replace.addEventListener('click', () => void startTotpSetup(replace, { replace: true }));
     body.replaceChildren(h('ul', { class: 'items' }, h('li', { class: 'item', 'data-kind': 'totp' },
       h('div', { class: 'item-main' },
         h('p', { class: 'item-title' }, totp.label || 'Authenticator app', h('span', { class: 'badge badge-success' }, 'On')),
         meta(labelled('Set up', timeElement(totp.createdAt, formatDay)), lastUsed(totp.lastUsedAt))),
-      h('div', { class: 'item-actions' }, remove))));
+      h('div', { class: 'item-actions' }, replace, remove))));
     return;
   }
   const setUp = h('button', { type: 'button', class: 'button button-secondary button-small', id: 'setup-totp' }, 'Set up authenticator app');
@@ -303,28 +335,31 @@ function renderTotp(): void {
   );
 }
 
-async function startTotpSetup(button: HTMLButtonElement): Promise<void> {
+async function startTotpSetup(button: HTMLButtonElement, options: { replace?: boolean } = {}): Promise<void> {
   await withBusy(button, 'Preparing…', async () => {
     try {
-      const enrollment = await post<TotpEnrollment>('/api/factors/totp/setup', {}, { purpose: 'set up an authenticator app' });
+      const enrollment = options.replace
+        ? await post<TotpEnrollment>('/api/factors/totp/replace', {}, { purpose: 'replace your authenticator app' })
+        : await post<TotpEnrollment>('/api/factors/totp/setup', {}, { purpose: 'set up an authenticator app' });
       const container = byId('totp-body');
       const area = h('div', {});
       const cancel = h('button', { type: 'button', class: 'button button-quiet button-small' }, 'Cancel');
       cancel.addEventListener('click', () => {
         renderTotp();
-        panels.totp.messages.status('Setup cancelled.');
-        byId('setup-totp').focus();
+        panels.totp.messages.status(options.replace ? 'Cancelled. Your current app still works.' : 'Setup cancelled.');
+        byId(options.replace ? 'replace-totp' : 'setup-totp').focus();
       });
       container.replaceChildren(area, cancel);
       renderTotpSetup(area, enrollment, {
         idPrefix: 'account-totp',
         messages: panels.totp.messages,
-        submitLabel: 'Turn on',
+        submitLabel: options.replace ? 'Switch to this app' : 'Turn on',
+        intro: options.replace ? 'On your new phone: your current app keeps working until this one is confirmed.' : undefined,
         confirm: async (ceremonyId, code) => {
           const { backupCodes } = await post<{ factor: Factor; backupCodes?: string[] }>(
             '/api/factors/totp/verify', { ceremonyId, code }, { purpose: 'set up an authenticator app' });
           await refreshFactors();
-          panels.totp.messages.status('Authenticator app set up.');
+          panels.totp.messages.status(options.replace ? 'Authenticator app replaced. Codes from the old one no longer work.' : 'Authenticator app set up.');
           if (backupCodes && backupCodes.length > 0) showNewCodes(backupCodes);
           void refreshActivity();
         },
@@ -647,7 +682,43 @@ function renderSingleWayIn(): void {
   const passkeys = factors.filter((factor) => factor.kind === 'passkey');
   const has = (kind: Factor['kind']) => factors.some((factor) => factor.kind === kind);
   const fallback = has('password') && (has('totp') || has('backup_codes'));
-  byId('single-way-in').hidden = !(passkeys.length === 1 && !passkeys[0]!.synced && !fallback);
+  const single = passkeys.length === 1 && !passkeys[0]!.synced && !fallback;
+  byId('single-way-in').hidden = !single;
+  if (!single) {
+    byId('single-way-in-actions').replaceChildren();
+    return;
+  }
+  // The next steps as buttons, not only words: each starts what it says.
+  const actions: HTMLButtonElement[] = [];
+  const action = (label: string, run: () => void) => {
+    const button = h('button', { type: 'button', class: 'button button-secondary button-small' }, label);
+    button.addEventListener('click', run);
+    actions.push(button);
+  };
+  if (passkeysWork) action('Add another passkey', () => byId<HTMLButtonElement>('add-passkey').click());
+  if (!has('password')) {
+    action('Set a password', () => {
+      byId('password').scrollIntoView({ block: 'start' });
+      showPasswordForm(false);
+    });
+  } else if (!has('totp')) {
+    action('Set up authenticator app', () => {
+      byId('authenticator').scrollIntoView({ block: 'start' });
+      byId<HTMLButtonElement>('setup-totp').click();
+    });
+  }
+  if (has('password') && !has('backup_codes')) {
+    action('Create backup codes', () => {
+      byId('backup').scrollIntoView({ block: 'start' });
+      byId<HTMLButtonElement>('regenerate-codes').click();
+    });
+  }
+  byId('single-way-in-next').textContent = has('password')
+    ? 'Next: add an authenticator app or backup codes to go with your password' + (passkeysWork ? ', or a second passkey on another device.' : '.')
+    : passkeysWork
+      ? 'Add a second passkey on another device or in your password manager, or set a password and then an authenticator app or backup codes.'
+      : 'Set a password and then an authenticator app or backup codes, or add a second passkey from a browser that can use passkeys.';
+  byId('single-way-in-actions').replaceChildren(...actions);
 }
 
 async function refreshFactors(): Promise<void> {
@@ -684,8 +755,14 @@ async function start(): Promise<void> {
   byId('loading').hidden = true;
   byId('sections').hidden = false;
   if (flash) messages.status(flash);
+  // Arrived from "Set up your app on a new phone" after a backup-code sign-in.
+  if (location.hash === '#new-phone') {
+    history.replaceState(null, '', location.pathname);
+    byId('authenticator').scrollIntoView({ block: 'start' });
+    document.querySelector<HTMLButtonElement>('#replace-totp, #setup-totp')?.click();
+  }
   if (current.session.recovery) {
-    messages.status(`${flash ? `${flash} ` : ''}You signed in with a backup code. Check your backup codes and consider adding a passkey.`);
+    messages.status(`${flash ? `${flash} ` : ''}You signed in with a backup code. Check how many backup codes you have left${passkeysWork ? ', and consider adding a passkey' : ''}.`);
   }
 }
 

@@ -77,10 +77,12 @@ byId('passkey-form').addEventListener('submit', async (event) => {
       signedIn = true;
       await afterPasskeySignIn(user);
     } catch (error) {
+      // Someone who signs in with a password may press Enter here first: point them on.
+      const pointer = ' No passkey? Choose "Use password and authenticator code instead" below.';
       if (error instanceof UnknownPasskey) messages.error(error.message);
       else if (error instanceof PasskeyOptionsFailed) messages.error(messageOf(error.cause));
-      else if (error instanceof ApiError) messages.error(messageOf(error));
-      else messages.error(passkeyErrorMessage(error, 'use'));
+      else if (error instanceof ApiError) messages.error(`${messageOf(error)}${pointer}`);
+      else messages.error(`${passkeyErrorMessage(error, 'use')}${pointer}`);
     }
   });
   buttonCeremony = false;
@@ -328,6 +330,11 @@ byId('recovered-add-passkey').addEventListener('click', async (event) => {
   }
 });
 byId('recovered-continue').addEventListener('click', goOn);
+// Lost the phone: a backup code got the user in; the account page sets up (or replaces) the app.
+byId('recovered-new-phone').addEventListener('click', () => {
+  showView('done');
+  location.assign('/account#new-phone');
+});
 
 // ——— Start ———
 

@@ -39,6 +39,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const username = byId<HTMLInputElement>('username').value.trim();
   const displayName = byId<HTMLInputElement>('display-name').value.trim();
+  const label = byId<HTMLInputElement>('passkey-label').value.trim();
   if (!username) {
     messages.error('Choose a username.', byId('username'));
     byId('username').focus();
@@ -50,7 +51,7 @@ byId('passkey-form').addEventListener('submit', async (event) => {
       const { ceremonyId, options } = await post<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }>(
         '/api/signup/passkey/options', displayName ? { username, displayName } : { username }, { stepUp: false, redirectOnUnauthenticated: false });
       const response = await createPasskey(options);
-      const { user } = await post<{ user: User }>('/api/signup/passkey/verify', { ceremonyId, response }, { stepUp: false, redirectOnUnauthenticated: false });
+      const { user } = await post<{ user: User }>('/api/signup/passkey/verify', label ? { ceremonyId, response, label } : { ceremonyId, response }, { stepUp: false, redirectOnUnauthenticated: false });
       rememberUserHandle(user.username, options.user.id);
       await signalCurrentUserDetails(options.rp.id ?? defaultRpId(), options.user.id, user.username, user.displayName ?? user.username);
       finish('Your account is ready. Next time, sign in with your passkey.');

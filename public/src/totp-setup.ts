@@ -26,6 +26,8 @@ export function renderTotpSetup(
     /** Sends the code; resolves when the server accepted it. */
     confirm: (ceremonyId: string, code: string) => Promise<void>;
     submitLabel?: string;
+    /** A sentence before the steps (e.g. what happens to the app being replaced). */
+    intro?: string;
   },
 ): void {
   const id = (name: string) => `${options.idPrefix}-${name}`;
@@ -60,6 +62,7 @@ export function renderTotpSetup(
   });
 
   container.replaceChildren(
+    options.intro ? h('p', {}, options.intro) : '',
     h('ol', { class: 'steps' },
       h('li', {},
         h('p', {}, 'Open your authenticator app (for example Google Authenticator, Microsoft Authenticator, 1Password or Authy) and scan this QR code.'),

@@ -34,7 +34,8 @@ export const ceremonyDataSchemas = {
     ...sealedSecret,
   }),
   /** A pending authenticator for a signed-in user. */
-  totp_setup: z.object({ enrollmentId: z.string().min(1), ...sealedSecret }),
+  /** `replacesFactorId`: the app this one replaces once its code is confirmed (a new phone). */
+  totp_setup: z.object({ enrollmentId: z.string().min(1), ...sealedSecret, replacesFactorId: z.string().min(1).optional() }),
   /** The user a passkey sign-up will create. */
   passkey_signup: z.object({ username: z.string().min(1), displayName: z.string(), webauthnUserId: z.string().min(1) }),
   /** `identified`: options named a user's credentials, so only that user's passkey may finish. */

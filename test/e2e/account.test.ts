@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { expectAccessible } from './helpers.ts';
 import {
   describeInBrowser,
   errorText,
@@ -43,6 +44,7 @@ describeInBrowser('account security journeys', () => {
     // The user has no passkey yet, so the dialog asks only for a code.
     expect(await dialog.locator('#step-up-passkey').count()).toBe(0);
     await screenshot(page, 'step-up-dialog');
+    await expectAccessible(page, 'step-up-dialog');
     await dialog.locator('#step-up-code').fill(nextCode(env.latch, user));
     await dialog.getByRole('button', { name: 'Confirm with code' }).click();
     await expectHidden(dialog);
@@ -58,6 +60,7 @@ describeInBrowser('account security journeys', () => {
     await page.waitForFunction(() => document.querySelector('#passkey-list .item-title')?.textContent?.includes('Work laptop'));
     expect(await statusText(page)).toContain('Renamed');
     await screenshot(page, 'account-passkey-added', { docs: 'account' });
+    await expectAccessible(page, 'account-passkey-added');
 
     await tab.setPresence(false);
     await signOut(page);
@@ -84,6 +87,7 @@ describeInBrowser('account security journeys', () => {
     const dialog = page.locator('#step-up');
     await expectVisible(dialog);
     await screenshot(page, 'step-up-dialog-phone');
+    await expectAccessible(page, 'step-up-dialog-phone');
     // The passkey was added in this session, so it cannot confirm this session: only the code is offered.
     expect(await dialog.locator('#step-up-passkey').count()).toBe(0);
     await dialog.locator('#step-up-code').fill(nextCode(env.latch, user));
@@ -92,6 +96,7 @@ describeInBrowser('account security journeys', () => {
     await page.waitForFunction(() => document.querySelectorAll('#passkey-list [data-kind="passkey"]').length === 0);
     expect(await statusText(page)).toContain('Passkey removed');
     await screenshot(page, 'account-passkey-removed-phone');
+    await expectAccessible(page, 'account-passkey-removed-phone');
 
     // The page told the password manager which passkeys the server still accepts (none): it forgot this one.
     await expect.poll(async () => (await tab.credentials()).length, { timeout: 5_000 }).toBe(0);
@@ -106,6 +111,7 @@ describeInBrowser('account security journeys', () => {
     expect(await errorText(page)).toMatch(/isn't linked to a Latch account/);
     expect(new URL(page.url()).pathname).toBe('/');
     await screenshot(page, 'sign-in-removed-passkey-phone');
+    await expectAccessible(page, 'sign-in-removed-passkey-phone');
     // … and the page tells the authenticator to forget it (signalUnknownCredential).
     await expect.poll(async () => (await tab.credentials()).length, { timeout: 5_000 }).toBe(0);
     await tab.context.close();
@@ -116,13 +122,13 @@ describeInBrowser('account security journeys', () => {
     const { page } = tab;
     await signUpWithPasskey(page, env.latch);
 
-    await page.getByRole('button', { name: 'Set a password' }).click();
+    await page.locator('#password-body').getByRole('button', { name: 'Set a password' }).click();
     await page.locator('#new-password').fill(PASSWORD);
     await page.locator('#new-password-again').fill(PASSWORD);
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
     await waitForStatus(page, 'Password set.');
 
-    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await page.locator('#totp-body').getByRole('button', { name: 'Set up authenticator app' }).click();
     const secret = (await page.locator('#account-totp-secret').getAttribute('data-secret')) ?? '';
     await page.locator('#account-totp-code').fill(totp(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();
@@ -130,6 +136,7 @@ describeInBrowser('account security journeys', () => {
     await expectVisible(page.locator('#backup-codes'));
     const first = await page.locator('#backup-codes li').allTextContents();
     await screenshot(page, 'account-app-added-codes');
+    await expectAccessible(page, 'account-app-added-codes');
     await page.getByLabel('I saved these codes').check();
     await page.getByRole('button', { name: 'Done' }).click();
     expect(await page.locator('#codes-remaining').textContent()).toContain(`${first.length} of ${first.length}`);

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { expectAccessible } from './helpers.ts';
 import {
   describeInBrowser,
   errorText,
@@ -21,15 +22,18 @@ describeInBrowser('password + authenticator app journeys', () => {
     const { page, context } = await openTab(env.browser);
     const user = await signUpWithAuthenticatorApp(page, env.latch, { screenshots: true });
     await screenshot(page, 'account-app-user');
+    await expectAccessible(page, 'account-app-user');
 
     await signOut(page);
     await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
     await expectView(page, 'password');
     await screenshot(page, 'sign-in-password');
+    await expectAccessible(page, 'sign-in-password');
     await signInWithPasswordAndCode(page, env.latch, user);
     // No passkey yet, on a device that can make one: invited, and free to skip.
     await expectView(page, 'invite');
     await screenshot(page, 'sign-in-invite-passkey');
+    await expectAccessible(page, 'sign-in-invite-passkey');
     await skipPasskeyInvite(page);
 
     const [code] = user.backupCodes;
@@ -51,7 +55,10 @@ describeInBrowser('password + authenticator app journeys', () => {
     expect(await page.locator('#codes-left').textContent()).toContain(`${user.backupCodes.length - 1} backup codes left`);
     await expectVisibleButton(page, 'Create new backup codes');
     await expectVisibleButton(page, 'Add a passkey');
+    // Lost the phone? The next step is offered right here (issue 12, point 7).
+    await expectVisibleButton(page, 'Set up your app on a new phone');
     await screenshot(page, 'sign-in-backup-code-used');
+    await expectAccessible(page, 'sign-in-backup-code-used');
     await page.getByRole('button', { name: 'Continue to your account' }).click();
     await expectAccountPage(page);
     expect(await page.locator('#codes-remaining').textContent()).toContain(`${user.backupCodes.length - 1} of ${user.backupCodes.length}`);
@@ -61,6 +68,7 @@ describeInBrowser('password + authenticator app journeys', () => {
     expect(await errorText(page)).toMatch(/didn't work/);
     await expectView(page, 'backup');
     await screenshot(page, 'sign-in-backup-code-refused');
+    await expectAccessible(page, 'sign-in-backup-code-refused');
     await context.close();
   });
 
@@ -78,8 +86,9 @@ describeInBrowser('password + authenticator app journeys', () => {
     const sessions = first.page.locator('#session-list > li');
     expect(await sessions.count()).toBe(2);
     await screenshot(first.page, 'account-two-sessions');
+    await expectAccessible(first.page, 'account-two-sessions');
     const other = first.page.locator('#session-list > li[data-current="false"]');
-    await other.getByRole('button', { name: /End the session/ }).click();
+    await other.getByRole('button', { name: /^End session/ }).click();
     await first.page.waitForFunction(() => document.querySelectorAll('#session-list > li').length === 1);
     expect(await statusText(first.page)).toMatch(/Signed out/);
 

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { expectAccessible } from './helpers.ts';
 import { describeInBrowser, expectView, expectVisible, openTab, PHONE_VIEWPORT, screenshot, useServerAndBrowser } from './helpers.ts';
 
 describeInBrowser('a browser without WebAuthn', () => {
@@ -14,11 +15,13 @@ describeInBrowser('a browser without WebAuthn', () => {
     expect(await page.locator('#back-to-passkey').isVisible()).toBe(false);
     expect(await page.locator('#pw-username').getAttribute('autocomplete')).toBe('username');
     await screenshot(page, 'no-webauthn-sign-in');
+    await expectAccessible(page, 'no-webauthn-sign-in');
 
     await page.getByRole('link', { name: 'Create an account' }).click();
     await expectView(page, 'password');
     await expectVisible(page.locator('#no-webauthn'));
     await screenshot(page, 'no-webauthn-sign-up');
+    await expectAccessible(page, 'no-webauthn-sign-up');
     await context.close();
   });
 });

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { expectAccessible } from './helpers.ts';
 import {
   describeInBrowser,
   expectAccountPage,
@@ -25,6 +26,7 @@ describeInBrowser('passkey journeys', () => {
     await page.goto(`${env.latch.url}/signup`);
     await expectView(page, 'passkey');
     await screenshot(page, 'sign-up');
+    await expectAccessible(page, 'sign-up');
     await page.locator('#username').fill(username);
     await page.getByRole('button', { name: 'Create account with a passkey' }).click();
     await expectAccountPage(page);
@@ -39,12 +41,14 @@ describeInBrowser('passkey journeys', () => {
     expect(await statusText(page)).toContain("You've signed out");
     expect(await page.locator('#username').getAttribute('autocomplete')).toBe('username webauthn');
     await screenshot(page, 'sign-in');
+    await expectAccessible(page, 'sign-in');
 
     // … who picks "Sign in with a passkey" instead: no username needed.
     await readyForButton(tab);
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expectAccountPage(page);
     await screenshot(page, 'account-passkey-user');
+    await expectAccessible(page, 'account-passkey-user');
 
     // Signed out again: this time the passkey autofill request started on load answers.
     await signOut(page);
@@ -121,6 +125,7 @@ describeInBrowser('passkey journeys', () => {
     await page.goto(`${env.latch.url}/`);
     await expectView(page, 'passkey');
     await screenshot(page, 'sign-in-clean', { docs: 'sign-in' });
+    await expectAccessible(page, 'sign-in-clean');
 
     const reached: string[] = [];
     for (let press = 0; press < 8; press += 1) {
@@ -155,6 +160,7 @@ describeInBrowser('passkey journeys', () => {
     // Nothing wider than the screen.
     expect(await tab.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_VIEWPORT.width);
     await screenshot(tab.page, 'sign-in-phone');
+    await expectAccessible(tab.page, 'sign-in-phone');
     await tab.context.close();
   });
 });

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { describeInBrowser, expectHidden, expectVisible, openTab, signUpWithAuthenticatorApp, signUpWithPasskey, totp, useServerAndBrowser, PASSWORD, waitForStatus } from './helpers.ts';
+import { describeInBrowser, expectAccessible, expectHidden, expectVisible, openTab, signUpWithAuthenticatorApp, signUpWithPasskey, totp, useServerAndBrowser, PASSWORD, waitForStatus } from './helpers.ts';
 
 /**
  * Issue 12, point 3: an account that rests on one device-bound passkey is one lost phone from
@@ -14,16 +14,26 @@ describeInBrowser('an account with a single way in says so until it has another'
     const warning = page.locator('#single-way-in');
     await expectVisible(warning);
     expect(await warning.textContent()).toContain('one way in');
+    await expectAccessible(page, 'account: single way in');
     expect(await page.locator('#passkey-list [data-kind="passkey"]').count()).toBe(1);
 
-    await page.getByRole('button', { name: 'Set a password' }).click();
+    // The warning's next steps are buttons that start them (issue 12, point 3).
+    const actions = warning.getByRole('button');
+    expect(await actions.allTextContents()).toEqual(['Add another passkey', 'Set a password']);
+    // The passkey was named after the browser it was made in, and its sign-up counts as a use (point 5).
+    const item = page.locator('#passkey-list [data-kind="passkey"]');
+    expect(await item.locator('.item-title').textContent()).toContain('Chrome on Linux');
+    expect(await item.textContent()).not.toContain('Not used yet');
+
+    await warning.getByRole('button', { name: 'Set a password' }).click();
     await page.locator('#new-password').fill(PASSWORD);
     await page.locator('#new-password-again').fill(PASSWORD);
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
     await waitForStatus(page, 'Password set.');
     await expectVisible(warning);
+    expect(await actions.allTextContents()).toEqual(['Add another passkey', 'Set up authenticator app', 'Create backup codes']);
 
-    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await warning.getByRole('button', { name: 'Set up authenticator app' }).click();
     const secret = (await page.locator('#account-totp-secret').getAttribute('data-secret')) ?? '';
     await page.locator('#account-totp-code').fill(totp(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();

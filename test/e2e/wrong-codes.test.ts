@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
+  expectAccessible,
   errorText,
   expectView,
   expectHidden,
@@ -48,9 +49,10 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
 
     await dialog.locator('#step-up-code').fill(wrongCodeFor(user.secret, env.latch.clock.now()));
     await dialog.getByRole('button', { name: 'Confirm with code' }).click();
-    const error = dialog.locator('.message-error');
+    const error = dialog.locator('#step-up-code-error'); // beside the code field (issue 12, point 4)
     await expectVisible(error);
     expect(await error.textContent()).toContain("That code didn't work");
+    await expectAccessible(page, 'step-up dialog: wrong code');
     await expectVisible(dialog);
     await stillOnAccountPage(page);
 
@@ -64,13 +66,13 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
   it('a wrong code while setting up an authenticator app keeps the same key on screen; the right code for it then works', async () => {
     const { page } = await openTab(env.browser);
     await signUpWithPasskey(page, env.latch);
-    await page.getByRole('button', { name: 'Set a password' }).click();
+    await page.locator('#password-body').getByRole('button', { name: 'Set a password' }).click();
     await page.locator('#new-password').fill('correct horse battery staple 42');
     await page.locator('#new-password-again').fill('correct horse battery staple 42');
     await page.locator('#password-body').getByRole('button', { name: 'Set password' }).click();
     await waitForStatus(page, 'Password set.');
 
-    await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+    await page.locator('#totp-body').getByRole('button', { name: 'Set up authenticator app' }).click();
     const secretField = page.locator('#account-totp-secret');
     await expectVisible(secretField);
     const secret = (await secretField.getAttribute('data-secret')) ?? '';
@@ -85,6 +87,7 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
     await waitForError(page, "didn't match");
     await stillOnAccountPage(page);
     expect(await page.locator('#account-totp-secret').getAttribute('data-secret')).toBe(secret);
+    await expectAccessible(page, 'account: authenticator setup, wrong code');
 
     await page.locator('#account-totp-code').fill(totp(secret, env.latch.clock.now()));
     await page.getByRole('button', { name: 'Turn on' }).click();
@@ -133,6 +136,7 @@ describeInBrowser('a wrong code is an answer for the form that asked, not a sign
     expect(locked).toMatch(/try again at \d{1,2}[:.]\d{2}/i);
     expect(locked).toContain('backup code');
     expect(locked).not.toMatch(/passkey/i);
+    await expectAccessible(page, 'sign-in: locked (no WebAuthn)');
     await expectView(page, 'totp');
   });
 });

@@ -7,22 +7,38 @@ import { LatchError } from '../../errors.ts';
 import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
 import { findActiveFactorOfKind } from '../../factors/factors.ts';
 import { defaultTotpParameters, findActiveTotp, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { revokeFactor } from '../../factors/revocation.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
 import { byOwner, signedIn, type AuthDeps, type Requester } from '../requester.ts';
 import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from '../sign-up/totp.ts';
 import { presentEnrollment, type TotpEnrollment } from './totp-enrollment.ts';
 
-/** Adding an authenticator app, step one (the step-up policy applies). */
-export async function startAddingTotp(deps: AuthDeps, requester: Requester): Promise<TotpEnrollment> {
+/**
+ * Adding an authenticator app, step one (the step-up policy applies). With `replace`, the app on
+ * a new phone: the current one keeps working until the new one's code is confirmed (step two),
+ * which then ends the old one through revokeFactor in the same transaction.
+ */
+export async function startAddingTotp(deps: AuthDeps, requester: Requester, options: { replace?: boolean } = {}): Promise<TotpEnrollment> {
   const current = signedIn(requester);
   const { session, user } = current;
   await requireAllowed(deps.db, 'factor.add', current, requester.now);
-  if (await findActiveTotp(deps.db, user.id)) throw new LatchError('totp_already_enrolled');
+  const existing = await findActiveTotp(deps.db, user.id);
+  if (options.replace) {
+    await requireAllowed(deps.db, 'factor.remove', current, requester.now);
+    if (!existing) throw new LatchError('totp_not_enrolled');
+  } else if (existing) {
+    throw new LatchError('totp_already_enrolled');
+  }
   const secret = generateTotpSecret();
   const enrollmentId = randomUUID();
   const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
-  const pending: CeremonyData<'totp_setup'> = { enrollmentId, secretSealed: sealed.sealed, keyId: sealed.keyId };
+  const pending: CeremonyData<'totp_setup'> = {
+    enrollmentId,
+    secretSealed: sealed.sealed,
+    keyId: sealed.keyId,
+    ...(options.replace && existing ? { replacesFactorId: existing.id } : {}),
+  };
   const ceremonyId = await createCeremony(
     deps.db,
     deps.keyring,
@@ -58,7 +74,22 @@ export async function finishAddingTotp(
   return deps.db.transaction().execute(async (trx) => {
     await requireAllowed(trx, 'factor.add', current, requester.now);
     if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'totp_setup', requester.now))) throw new LatchError('ceremony_invalid');
-    if (await findActiveTotp(trx, user.id)) throw new LatchError('totp_already_enrolled');
+    const existing = await findActiveTotp(trx, user.id);
+    if (pending.replacesFactorId) {
+      // The new key is confirmed (above): the old app ends now, with its audit row, in this transaction.
+      await requireAllowed(trx, 'factor.remove', current, requester.now);
+      if (!existing || existing.id !== pending.replacesFactorId) throw new LatchError('ceremony_invalid');
+      await revokeFactor(trx, requester, {
+        userId: user.id,
+        factorId: existing.id,
+        actorUserId: user.id,
+        actorSessionId: session.id,
+        reason: 'replaced',
+        replacing: { keepSessionId: session.id },
+      });
+    } else if (existing) {
+      throw new LatchError('totp_already_enrolled');
+    }
     const factor = await insertTotpFactor(
       trx,
       deps.keyring,
@@ -73,7 +104,7 @@ export async function finishAddingTotp(
       outcome: 'success',
       ...byOwner(current),
       factorId: factor.id,
-      details: { kind: 'totp', backupCodesCreated: backup !== null },
+      details: { kind: 'totp', backupCodesCreated: backup !== null, ...(pending.replacesFactorId ? { replaces: pending.replacesFactorId } : {}) },
     });
     await queueNotification(trx, { userId: user.id, kind: 'factor_added', payload: { factorId: factor.id, kind: 'totp' }, now: requester.now, from: requester });
     return { factor, backupCodes: backup?.codes ?? null };

@@ -32,6 +32,17 @@ export function fallbackFactorRoutes(deps: AppDeps) {
   router.openapi(
     createRoute({
       method: 'post',
+      path: '/api/factors/totp/replace',
+      tags: ['Factors'],
+      summary: 'Start replacing the authenticator app (a new phone): the current one works until the new one is confirmed with /api/factors/totp/verify',
+      responses: { 200: jsonContent(EnrollmentSchema, 'Scan or type the new secret, then confirm a code'), ...errorResponses },
+    }),
+    async (c) => c.json(await startAddingTotp(deps, requesterOf(c), { replace: true }), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
       path: '/api/factors/totp/verify',
       tags: ['Factors'],
       summary: 'Confirm a code: the authenticator becomes active (and backup codes are created if there are none)',

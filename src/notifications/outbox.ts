@@ -30,38 +30,28 @@ export interface NotificationOrigin {
   userAgent: string | null;
 }
 
+/** A notification to queue: about whom, what happened, and from where (never a secret). */
+export interface QueuedNotification {
+  userId: string;
+  kind: NotificationKind;
+  payload?: Record<string, unknown>;
+  now: Date;
+  from?: NotificationOrigin;
+  /** Send to this address instead of the user's confirmed one (the old address after a change). */
+  recipient?: string | null;
+}
+
 /**
  * Queues a notification in the same transaction as the change it tells about; delivery reads the
  * outbox later (src/notifications/worker.ts), so a failed delivery never rolls back the change.
  * The payload is shown in the message: never a secret, a code or a token.
  */
-export async function queueNotification(
-  trx: Kysely<Database> | Transaction<Database>,
-  notification: {
-    userId: string;
-    kind: NotificationKind;
-    payload?: Record<string, unknown>;
-    now: Date;
-    from?: NotificationOrigin;
-    /** Send to this address instead of the user's confirmed one (the old address after a change). */
-    recipient?: string | null;
-  },
-): Promise<void> {
+export async function queueNotification(trx: Kysely<Database> | Transaction<Database>, notification: QueuedNotification): Promise<void> {
   await notificationInsert(trx, notification).execute();
 }
 
 /** The INSERT queueNotification runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
-export function notificationInsert(
-  trx: Kysely<Database> | Transaction<Database>,
-  notification: {
-    userId: string;
-    kind: NotificationKind;
-    payload?: Record<string, unknown>;
-    now: Date;
-    from?: NotificationOrigin;
-    recipient?: string | null;
-  },
-) {
+export function notificationInsert(trx: Kysely<Database> | Transaction<Database>, notification: QueuedNotification) {
   return trx.insertInto('notifications').values({
     user_id: notification.userId,
     kind: notification.kind,

@@ -136,8 +136,8 @@ describe('forward-auth', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'step_up_required', methods: ['passkey'] });
 
-    // What a passkey step-up with user verification records (auth/step-up.ts): now the rule is met.
-    await t.db.updateTable('sessions').set({ phishing_resistant: true, stepped_up_at: t.clock.now(), last_verified_at: t.clock.now() }).where('id', '=', sessionId).execute();
+    // What a passkey step-up with user verification records (sessions.rotateSession): now the rule is met.
+    await t.db.updateTable('sessions').set({ phishing_resistant: true, stepped_up_at: t.clock.now(), last_verified_at: t.clock.now(), passkey_verified_at: t.clock.now() }).where('id', '=', sessionId).execute();
     expect((await client.get('/api/forward-auth', nginx('https://vault.example.com/admin/keys'))).status).toBe(200);
     const allowed = await client.post('/api/forward-auth/continue', { target: 'https://vault.example.com/admin/keys' }, { origin: ORIGIN });
     expect(allowed.status).toBe(200);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,5 +11,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker per core less one: a single worker on a two-core machine,
+    // which leaves a core idle while a file waits on PostgreSQL, Chromium or a child server.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

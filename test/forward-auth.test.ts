@@ -116,6 +116,14 @@ describe('forward-auth', () => {
     expect((await member.client.get('/api/forward-auth', nginx('https://grafana.example.com/d/1'))).status).toBe(200);
   });
 
+  it('forward-auth.port-bypass: the same host on another port is under the same rule', async () => {
+    const outsider = await signedIn();
+    for (const url of ['https://grafana.example.com:8443/d/1', 'https://GRAFANA.Example.com:9000/d/1', 'https://grafana.example.com:443/d/1']) {
+      expect((await outsider.client.get('/api/forward-auth', nginx(url))).status, url).toBe(403);
+      expect((await outsider.client.post('/api/forward-auth/continue', { target: url }, { origin: ORIGIN })).body.error, url).toMatchObject({ code: 'forbidden' });
+    }
+  });
+
   it('forward-auth.phishing-resistant-rule: a password + TOTP session is sent to step up with a passkey, through the policy engine', async () => {
     const { client, sessionId } = await signedIn({
       factors: [{ kind: 'password' }, { kind: 'totp' }, { kind: 'passkey', user_verified: true }],

@@ -43,6 +43,7 @@ function pathMatches(prefix: string, path: string): boolean {
 
 /** The first rule for this URL, or null (then a live session is enough). */
 export function matchRule(rules: readonly ForwardAuthRule[], target: URL): ForwardAuthRule | null {
-  const host = target.host.toLowerCase();
-  return rules.find((rule) => hostMatches(rule.host, host) && pathMatches(rule.path, target.pathname)) ?? null;
+  // A rule without a port covers the host on every port: otherwise the same app reached on
+  // another port (or a proxy that forwards "host:8443") would slip past its rule.
+  return rules.find((rule) => hostMatches(rule.host, rule.host.includes(':') ? target.host.toLowerCase() : target.hostname.toLowerCase()) && pathMatches(rule.path, target.pathname)) ?? null;
 }

@@ -65,7 +65,7 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
     .where('id', '=', factor.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const sessionReason: SessionRevocationReason = input.replacing ? 'backup_codes_regenerated' : 'factor_revoked';
+  const sessionReason: SessionRevocationReason = !input.replacing ? 'factor_revoked' : factor.kind === 'backup_codes' ? 'backup_codes_regenerated' : 'factor_replaced';
   const endedSessionIds = await revokeSessionsEstablishedWith(trx, factor.id, sessionReason, context.now, input.replacing?.keepSessionId ?? null);
   let forgottenDevices: string[] = [];
   if (factor.kind === 'totp') {

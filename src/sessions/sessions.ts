@@ -206,7 +206,9 @@ export type SessionRevocationReason =
   | 'account_disabled'
   | 'recovery'
   | 'device_forgotten'
-  | 'backup_codes_regenerated';
+  | 'backup_codes_regenerated'
+  /** A new authenticator app took the place of the one that signed the session in. */
+  | 'factor_replaced';
 
 export async function revokeSession(db: Executor, sessionId: string, reason: SessionRevocationReason, now: Date, userId?: string): Promise<boolean> {
   let query = db

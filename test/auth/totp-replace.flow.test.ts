@@ -22,6 +22,8 @@ describe('replacing the authenticator app (without HTTP)', () => {
     const user = await signUpTotpUser(f);
     const requester = await signedInAs(f, user.established);
     const [old] = await activeTotps(user.user.id);
+    // Another browser signed in with the old phone's code: it ends with the old app, saying why.
+    const elsewhere = await signInTotp(f, user, { clientAddress: '203.0.113.77' });
 
     const replacement = await startAddingTotp(f.deps, requester, { replace: true });
     // A wrong code for the new key changes nothing: the old app is still the one.
@@ -39,8 +41,11 @@ describe('replacing the authenticator app (without HTTP)', () => {
     expect(revoked[0]).toMatchObject({ outcome: 'success' });
     const added = (await auditRows(f, 'factor.add')).filter((row) => row.factor_id === done.factor.id);
     expect(added[0]!.details).toMatchObject({ kind: 'totp', replaces: old!.id });
-    // The session that replaced it goes on.
+    // The session that replaced it goes on; the one the old phone opened elsewhere does not.
     expect(await findSession(f, user.established.token)).not.toBeNull();
+    const ended = await f.t.db.selectFrom('sessions').select(['revoked_at', 'revoked_reason']).where('id', '=', elsewhere.established.session.id).executeTakeFirstOrThrow();
+    expect(ended).toMatchObject({ revoked_reason: 'factor_replaced' });
+    expect(ended.revoked_at).not.toBeNull();
 
     // The old phone's codes no longer sign in; the new phone's do.
     f.t.clock.advance(30);

@@ -76,7 +76,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/** Latch as `npm start` runs it (through tsx), on a free port, behind a trusted proxy header. */
+/** Latch as `npm start` runs it (the compiled dist/main.js, which `npm run bench` builds first), on a free port, behind a trusted proxy header. */
 export async function startLatch(options: { databaseUrl: string | null; dataDir: string | null; keyring: Keyring; origin: string; nodeArgs?: string[] }): Promise<ServerProcess> {
   const port = await freePort();
   const key = options.keyring.encryptionKeys.get(options.keyring.activeKeyId)!;
@@ -95,7 +95,7 @@ export async function startLatch(options: { databaseUrl: string | null; dataDir:
   };
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.dataDir) env.LATCH_DATA_DIR = options.dataDir;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[latch] ${chunk}`));
   await waitForLine(child, /Latch is running/, 'Latch');
   child.stdout!.resume();

@@ -179,6 +179,19 @@ describe('automatic passkey upgrade (conditional create)', () => {
     expect((await factorsOf(f, user.user.id)).filter((factor) => factor.kind === 'passkey')).toHaveLength(0);
   });
 
+  it('a password manager may create it without user presence (UP clear) — only an automatic ceremony accepts that', async () => {
+    const user = await signUpTotpUser(f);
+    const signedIn = await signInTotp(f, user);
+    const requester = await signedInAs(f, signedIn.established);
+    const manual = await startAddingPasskey(f.deps, f.rp, requester);
+    await expect(
+      addPasskeyWithSession(f.deps, f.rp, requester, { ceremonyId: manual.ceremonyId, response: new SoftAuthenticator().register(manual.options, { up: false }), label: null }),
+    ).rejects.toMatchObject({ code: 'passkey_verification_failed' });
+    const automatic = await startAddingPasskey(f.deps, f.rp, requester, { automatic: true });
+    const added = await addPasskeyWithSession(f.deps, f.rp, requester, { ceremonyId: automatic.ceremonyId, response: new SoftAuthenticator().register(automatic.options, { up: false }), label: null });
+    expect(added.factor.status).toBe('active');
+  });
+
   it('not after a backup-code sign-in (a recovery is no upgrade moment)', async () => {
     const user = await signUpTotpUser(f);
     const recovered = await signInWithBackupCode(f.deps, anonymous(f), { ticket: await ticketFor(f, user), code: user.backupCodes[0]! });

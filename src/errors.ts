@@ -10,6 +10,8 @@ export const errorCodes = {
   unauthenticated: { status: 401, message: 'Sign in first.' },
   forbidden: { status: 403, message: 'You may not do that.' },
   step_up_required: { status: 403, message: 'Confirm it is you to continue.' },
+  passkey_required: { status: 403, message: 'Your organization requires a passkey: add one to continue, or sign out.' },
+  automatic_upgrade_expired: { status: 403, message: 'A passkey is created automatically only right after you sign in with your password and authenticator app.' },
   not_found: { status: 404, message: 'Not found.' },
   rate_limited: { status: 429, message: 'Too many attempts. Try again later.' },
   ceremony_invalid: { status: 400, message: 'This sign-in or enrollment step has expired or was already used. Start again.' },

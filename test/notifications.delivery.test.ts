@@ -63,6 +63,9 @@ describe('notification delivery over SMTP', () => {
     await queueNotification(t.db, { userId: user.user.id, kind: 'factor_flagged', payload: { factorId: added.id, kind: 'passkey', label: 'Work key', reason: 'sign_count_not_increasing' }, now: t.clock.now(), from });
     await queueNotification(t.db, { userId: user.user.id, kind: 'second_factor_throttled', payload: { method: 'totp' }, now: t.clock.now(), from });
     await queueNotification(t.db, { userId: user.user.id, kind: 'email_changed', payload: { change: 'changed' }, now: t.clock.now(), from });
+    // The passkey rollout's (test/auth/rollout.flow.test.ts drives them).
+    await queueNotification(t.db, { userId: user.user.id, kind: 'totp_retired', payload: { factorId: added.id, kind: 'totp', label: null, passkeySignIns: 3 }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'passkey_upgraded', payload: { factorId: added.id, kind: 'passkey', label: 'Chrome on Linux (added automatically)' }, now: t.clock.now(), from });
 
     const queued = await rowsOf(user.user.id);
     expect(new Set(queued.map((row) => row.kind))).toEqual(new Set(notificationKinds));

@@ -9,6 +9,7 @@ import {
   currentSession,
   del,
   get,
+  isRestricted,
   listFactors,
   messageOf,
   patch,
@@ -737,6 +738,12 @@ async function start(): Promise<void> {
   const current = await currentSession().catch(() => null);
   if (!current) {
     location.replace(`/?next=${encodeURIComponent('/account')}`);
+    return;
+  }
+  // A restricted session (the organization requires a passkey) can do nothing here: the sign-in
+  // page explains why and adds the passkey.
+  if (isRestricted(current.rollout)) {
+    location.replace('/signin');
     return;
   }
   user = current.user;

@@ -252,9 +252,16 @@ export interface AuditEvent {
 }
 
 /** The current session, or null when signed out. */
-export async function currentSession(): Promise<{ user: User; session: SessionInfo } | null> {
+/** What the organization's passkey rollout asks of this session: an invitation (with the days left), or a restriction. */
+export type Rollout = { invite: true; daysLeft: number | null; deadline: string | null } | { restricted: true; since: string | null };
+
+export function isRestricted(rollout: Rollout | null | undefined): rollout is { restricted: true; since: string | null } {
+  return rollout !== null && rollout !== undefined && 'restricted' in rollout;
+}
+
+export async function currentSession(): Promise<{ user: User; session: SessionInfo; rollout?: Rollout | null } | null> {
   try {
-    const current = await get<{ user: User; session: SessionInfo; rpId?: string }>('/api/session', { redirectOnUnauthenticated: false });
+    const current = await get<{ user: User; session: SessionInfo; rpId?: string; rollout?: Rollout | null }>('/api/session', { redirectOnUnauthenticated: false });
     setRelyingPartyId(current.rpId);
     return current;
   } catch (error) {

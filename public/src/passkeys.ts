@@ -5,7 +5,7 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ApiError, listFactors, post, type Factor, type User } from './api.ts';
 import { defaultRpId, knownUserHandle, rememberUserHandle, signalAllAcceptedCredentials, signalUnknownCredential } from './signal.ts';
-import { createPasskey, usePasskey, type AuthenticationResponseJSON } from './webauthn.ts';
+import { createPasskey, createPasskeyAutomatically, supportsConditionalCreate, usePasskey, type AuthenticationResponseJSON } from './webauthn.ts';
 
 /** Error codes with which the server says "this credential is not one we know". */
 const UNKNOWN_CREDENTIAL_CODES = new Set(['credential_unknown', 'unknown_credential']);
@@ -70,6 +70,27 @@ export async function signInWithPasskey(
       throw new UnknownPasskey();
     }
     throw error;
+  }
+}
+
+/**
+ * Right after a password + authenticator code sign-in: asks the password manager to create a
+ * passkey without a prompt. Quiet: any refusal (no support, the user's manager declined, the
+ * server's few-minute window passed) returns null and the invitation stands in.
+ */
+export async function upgradeToPasskeyAutomatically(username: string): Promise<Factor | null> {
+  if (!(await supportsConditionalCreate())) return null;
+  try {
+    const { ceremonyId, options } = await post<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }>(
+      '/api/factors/passkeys/options', { automatic: true }, { stepUp: false, redirectOnUnauthenticated: false });
+    rememberUserHandle(username, options.user?.id);
+    // A password manager that will not create one may also never answer: do not hold the page.
+    const response = await Promise.race([createPasskeyAutomatically(options), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))]);
+    if (!response) return null;
+    const { factor } = await post<{ factor: Factor }>('/api/factors/passkeys/verify', { ceremonyId, response }, { stepUp: false, redirectOnUnauthenticated: false });
+    return factor;
+  } catch {
+    return null;
   }
 }
 

@@ -3,9 +3,9 @@
  * then a backup code. After a fallback sign-in, invite the user to add a passkey; after a backup
  * code, say how many are left and offer new ones.
  */
-import { ApiError, attemptsLeftNote, currentSession, isWrongCode, listFactors, messageOf, post, type User } from './api.ts';
+import { ApiError, attemptsLeftNote, currentSession, del, isRestricted, isWrongCode, listFactors, messageOf, post, type Rollout, type User } from './api.ts';
 import { renderBackupCodes } from './backup-codes.ts';
-import { addPasskey, PasskeyOptionsFailed, signalAcceptedPasskeys, signInWithPasskey, UnknownPasskey } from './passkeys.ts';
+import { addPasskey, PasskeyOptionsFailed, signalAcceptedPasskeys, signInWithPasskey, UnknownPasskey, upgradeToPasskeyAutomatically } from './passkeys.ts';
 import { installStepUp } from './stepup.ts';
 import { byId, digitsOnly, nextPath, setFlash, showView, takeFlash, viewMessages, withBusy } from './ui.ts';
 import { deviceCanCreatePasskey, isCancellation, passkeyErrorMessage, supportsAutofill, supportsPasskeys } from './webauthn.ts';
@@ -17,6 +17,8 @@ const passkeysWork = supportsPasskeys();
 let ticket: string | null = null;
 let methods: string[] = [];
 let signedInUser: User | null = null;
+/** What the organization's passkey rollout asked of this sign-in (server's answer). */
+let rollout: Rollout | null = null;
 
 function goOn(): void {
   showView('done');
@@ -117,11 +119,11 @@ byId('password-form').addEventListener('submit', async (event) => {
   }
   await withBusy(byId<HTMLButtonElement>('password-continue'), 'Checking…', async () => {
     try {
-      const answer = await post<{ ticket?: string; methods?: string[]; user?: User }>(
+      const answer = await post<{ ticket?: string; methods?: string[]; user?: User; rollout?: Rollout | null }>(
         '/api/signin/password', { username, password }, { stepUp: false, redirectOnUnauthenticated: false });
       if (answer.user) {
         // A remembered browser: the password was enough.
-        await afterFallbackSignIn(answer.user, 'Welcome back. This browser is remembered, so your password was enough.');
+        await afterFallbackSignIn(answer.user, 'Welcome back. This browser is remembered, so your password was enough.', answer.rollout ?? null);
         return;
       }
       ticket = answer.ticket ?? null;
@@ -199,10 +201,10 @@ byId('totp-form').addEventListener('submit', async (event) => {
   }
   await withBusy(byId<HTMLButtonElement>('totp-submit'), 'Checking…', async () => {
     try {
-      const { user } = await post<{ user: User }>(
+      const answer = await post<{ user: User; rollout?: Rollout | null }>(
         '/api/signin/totp', { ticket, code, rememberDevice: byId<HTMLInputElement>('remember').checked },
         { stepUp: false, redirectOnUnauthenticated: false });
-      await afterFallbackSignIn(user, `Signed in as ${user.username}.`);
+      await afterFallbackSignIn(answer.user, `Signed in as ${answer.user.username}.`, answer.rollout ?? null, { automaticUpgrade: true });
     } catch (error) {
       if (ticketEnded(error)) return;
       // Wrong password and wrong code look the same from here, on purpose.
@@ -225,9 +227,15 @@ byId('backup-form').addEventListener('submit', async (event) => {
   }
   await withBusy(byId<HTMLButtonElement>('backup-submit'), 'Checking…', async () => {
     try {
-      const { user, remainingBackupCodes } = await post<{ user: User; remainingBackupCodes?: number }>(
+      const { user, remainingBackupCodes, rollout: asked } = await post<{ user: User; remainingBackupCodes?: number; rollout?: Rollout | null }>(
         '/api/signin/backup-code', { ticket, code }, { stepUp: false, redirectOnUnauthenticated: false });
       signedInUser = user;
+      rollout = asked ?? null;
+      // Required and past the deadline: the passkey comes first, the codes can wait.
+      if (isRestricted(rollout)) {
+        showRestricted(user, rollout.since);
+        return;
+      }
       await showRecovered(user, remainingBackupCodes ?? null);
     } catch (error) {
       if (ticketEnded(error)) return;
@@ -249,15 +257,76 @@ async function hasPasskey(): Promise<boolean> {
   }
 }
 
-async function afterFallbackSignIn(user: User, greeting: string): Promise<void> {
+/** A date the way people read it here ("3 December 2026"). */
+function formatDate(iso: string): string {
+  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/**
+ * After a password (+ code, or a remembered browser): the rollout's restriction first; then, right
+ * after a password + code sign-in, the automatic upgrade where the browser can make a passkey
+ * without a prompt; else the invitation (the organization's, with the days left, or our own nudge).
+ */
+async function afterFallbackSignIn(user: User, greeting: string, asked: Rollout | null, options: { automaticUpgrade?: boolean } = {}): Promise<void> {
   signedInUser = user;
+  rollout = asked;
   messages.status(greeting);
-  if (passkeysWork && (await deviceCanCreatePasskey()) && !(await hasPasskey())) {
+  if (isRestricted(asked)) {
+    showRestricted(user, asked.since);
+    return;
+  }
+  if (options.automaticUpgrade && passkeysWork) {
+    const created = await upgradeToPasskeyAutomatically(user.username);
+    if (created) {
+      await signalAcceptedPasskeys(user);
+      setFlash('Your password manager saved a passkey for this account. Next time, sign in with it: no code to type.');
+      goOn();
+      return;
+    }
+  }
+  const invited = asked !== null && 'invite' in asked;
+  if (passkeysWork && (await deviceCanCreatePasskey()) && (invited || !(await hasPasskey()))) {
+    const deadline = byId('invite-deadline');
+    const daysLeft = invited ? asked.daysLeft : null;
+    deadline.hidden = daysLeft === null;
+    if (invited && daysLeft !== null && asked.deadline) {
+      deadline.textContent = `Your organization requires a passkey from ${formatDate(asked.deadline)}: ${daysLeft === 1 ? '1 day' : `${daysLeft} days`} left.`;
+    }
     showView('invite');
     return;
   }
   goOn();
 }
+
+/** The organization requires a passkey and the deadline passed: say why, and offer only adding one or signing out. */
+function showRestricted(user: User, since: string | null): void {
+  signedInUser = user;
+  messages.clear();
+  byId('restricted-why').textContent = since
+    ? `Your organization requires a passkey to sign in since ${formatDate(since)}.`
+    : 'Your organization requires a passkey to sign in.';
+  byId('restricted-add').hidden = !passkeysWork;
+  showView('restricted');
+  if (!passkeysWork) messages.error('This browser cannot make passkeys. Sign out, and sign in from a browser or device that can.');
+}
+
+byId('restricted-add').addEventListener('click', async (event) => {
+  if (await addPasskeyFrom(event.currentTarget as HTMLButtonElement)) goOn();
+});
+byId('restricted-sign-out').addEventListener('click', async (event) => {
+  await withBusy(event.currentTarget as HTMLButtonElement, 'Signing out…', async () => {
+    try {
+      await del('/api/session', { redirectOnUnauthenticated: false });
+    } catch {
+      // Signed out already, or unreachable: the page starts over either way.
+    }
+    signedInUser = null;
+    rollout = null;
+    messages.clear();
+    showView('passkey');
+    messages.status('Signed out.');
+  });
+});
 
 async function addPasskeyFrom(button: HTMLButtonElement): Promise<boolean> {
   if (!signedInUser) return false;
@@ -280,7 +349,11 @@ async function addPasskeyFrom(button: HTMLButtonElement): Promise<boolean> {
 byId('invite-add').addEventListener('click', async (event) => {
   if (await addPasskeyFrom(event.currentTarget as HTMLButtonElement)) goOn();
 });
-byId('invite-skip').addEventListener('click', goOn);
+byId('invite-skip').addEventListener('click', async () => {
+  // The organization's invitation: "Not now" is remembered, and it comes back after a while.
+  if (rollout && 'invite' in rollout) await del('/api/session/passkey-invitation', { redirectOnUnauthenticated: false }).catch(() => undefined);
+  goOn();
+});
 
 async function showRecovered(user: User, remaining: number | null): Promise<void> {
   messages.clear();
@@ -342,6 +415,11 @@ async function start(): Promise<void> {
   installStepUp();
   const flash = takeFlash();
   const existing = await currentSession().catch(() => null);
+  if (existing && isRestricted(existing.rollout)) {
+    // A reload of a restricted session: the requirement again, not the account.
+    showRestricted(existing.user, existing.rollout.since);
+    return;
+  }
   if (existing) {
     location.replace(nextPath());
     return;

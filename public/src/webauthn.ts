@@ -43,6 +43,25 @@ export async function createPasskey(options: PublicKeyCredentialCreationOptionsJ
   return startRegistration({ optionsJSON: options });
 }
 
+/**
+ * Whether the browser can create a passkey without a prompt (`mediation: 'conditional'`) in the
+ * password manager the user just signed in with: WebAuthn L3 getClientCapabilities().
+ */
+export async function supportsConditionalCreate(): Promise<boolean> {
+  try {
+    const credential = (globalThis as { PublicKeyCredential?: { getClientCapabilities?: () => Promise<Record<string, boolean>> } }).PublicKeyCredential;
+    if (typeof credential?.getClientCapabilities !== 'function') return false;
+    return (await credential.getClientCapabilities()).conditionalCreate === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The automatic upgrade: the password manager may make the passkey silently, or refuse (then the invitation stands in). */
+export async function createPasskeyAutomatically(options: PublicKeyCredentialCreationOptionsJSON): Promise<RegistrationResponseJSON> {
+  return startRegistration({ optionsJSON: options, useAutoRegister: true });
+}
+
 export async function usePasskey(options: PublicKeyCredentialRequestOptionsJSON, autofill = false): Promise<AuthenticationResponseJSON> {
   return startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
 }

@@ -43,7 +43,7 @@ export const ceremonyDataSchemas = {
   /** Decided when the step-up started; a missing flag means required. */
   passkey_step_up: z.object({ requireUserVerification: z.boolean().default(true) }),
   /** A signed-in user's new passkey, or (with `enrollmentLinkId`, and no session) one registered through an enrollment link. */
-  passkey_register: z.object({ enrollmentLinkId: z.string().optional() }),
+  passkey_register: z.object({ enrollmentLinkId: z.string().optional(), automatic: z.boolean().optional() }),
   /**
    * An address waiting for its confirmation code: the address (not a secret: it becomes the
    * user's) and only the keyed hash of the code mailed to it.

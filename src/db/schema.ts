@@ -175,6 +175,22 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: Timestamp | null;
   revoked_reason: string | null;
+  /**
+   * Set when the passkey rollout restricted this session (`passkey_required`): it may only enroll
+   * a passkey, read itself and sign out (src/policy/rollout.ts `restrictedSessionMayUse`).
+   */
+  restricted_reason: Generated<string | null>;
+  /** The sign-in showed an invitation to add a passkey (cleared when skipped or when one is added). */
+  passkey_invited_at: Generated<Date | null>;
+  /** The deadline of the invitation, or since when a passkey is required (restricted). */
+  rollout_deadline: Generated<Date | null>;
+}
+
+/** Per user: the passkey invitation's last skip, and passkey sign-ins counted for TOTP retirement. */
+export interface UserRolloutTable {
+  user_id: string;
+  invite_skipped_at: Timestamp | null;
+  passkey_sign_ins: Generated<number>;
 }
 
 export interface AuditEventsTable {
@@ -248,6 +264,7 @@ export interface Database {
   group_members: GroupMembersTable;
   passkey_exemptions: PasskeyExemptionsTable;
   enrollment_links: EnrollmentLinksTable;
+  user_rollout: UserRolloutTable;
 }
 
 export type User = Selectable<UsersTable>;

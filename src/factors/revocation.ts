@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { recordAudit, type RequestContext } from '../audit/audit.ts';
 import type { Database, Factor } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
-import { queueNotification } from '../notifications/outbox.ts';
+import { queueNotification, type NotificationKind } from '../notifications/outbox.ts';
 import { revokeSessionsEstablishedWith, revokeSessionsMadeThroughDevices, type SessionRevocationReason } from '../sessions/sessions.ts';
 import { canSignIn } from './factors.ts';
 import { forgetRememberedDevices } from './remembered-devices.ts';
@@ -20,6 +20,8 @@ export interface RevokeFactorInput {
    * one, and `keepSessionId` (the session asking for the replacement) survives.
    */
   replacing?: { keepSessionId: string | null };
+  /** Tell the user with this kind instead of `factor_removed` (a TOTP retired by the rollout: `totp_retired`), with these payload fields added. */
+  notifyAs?: { kind: NotificationKind; payload?: Record<string, unknown> };
 }
 
 /**
@@ -86,8 +88,8 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
   if (!input.replacing) {
     await queueNotification(trx, {
       userId: input.userId,
-      kind: 'factor_removed',
-      payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null },
+      kind: input.notifyAs?.kind ?? 'factor_removed',
+      payload: { factorId: factor.id, kind: factor.kind, label: factor.label, byAdmin: !byOwner && input.actorUserId !== null, ...input.notifyAs?.payload },
       now: context.now,
       from: context,
     });

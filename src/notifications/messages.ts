@@ -87,6 +87,20 @@ function partsOf(kind: NotificationKind, payload: Record<string, unknown>): Part
         ifNotYou: 'someone knows your password: change it on your account page, and consider signing in with a passkey instead.',
       };
     }
+    case 'totp_retired': {
+      const count = typeof payload.passkeySignIns === 'number' ? payload.passkeySignIns : null;
+      return {
+        subject: 'Your authenticator app was retired: you sign in with passkeys now',
+        happened: `Your organization retires authenticator apps once people use passkeys${count !== null ? ` (you signed in with a passkey ${count} times)` : ''}, so your authenticator app${label} no longer signs you in. Your backup codes still work if you lose your passkeys.`,
+        ifNotYou: `you did not sign in with a passkey recently: ${SECURE_ACCOUNT}`,
+      };
+    }
+    case 'passkey_upgraded':
+      return {
+        subject: 'A passkey was created for your account',
+        happened: `Right after you signed in with your password and authenticator app, your password manager created a passkey${label} for your account. Next time, sign in with it: no code to type.`,
+        ifNotYou: `someone else can sign in as you: ${SECURE_ACCOUNT}`,
+      };
     case 'email_changed': {
       const change = payload.change;
       if (change === 'removed') {

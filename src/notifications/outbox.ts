@@ -10,7 +10,9 @@ export type NotificationKind =
   | 'password_changed'
   | 'new_sign_in'
   | 'second_factor_throttled'
-  | 'email_changed';
+  | 'email_changed'
+  | 'totp_retired'
+  | 'passkey_upgraded';
 
 export const notificationKinds: readonly NotificationKind[] = [
   'factor_added',
@@ -22,6 +24,8 @@ export const notificationKinds: readonly NotificationKind[] = [
   'new_sign_in',
   'second_factor_throttled',
   'email_changed',
+  'totp_retired',
+  'passkey_upgraded',
 ];
 
 /** Where the change came from: the message says which address and browser, so a stranger's change stands out. */

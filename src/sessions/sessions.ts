@@ -20,6 +20,13 @@ export interface SessionProof {
   rememberedDeviceId?: string | null;
 }
 
+/** What the passkey rollout decided at sign-in (src/policy/rollout.ts), kept on the session so a reload shows it. */
+export interface SessionRolloutMarks {
+  restrictedReason: string | null;
+  passkeyInvitedAt: Date | null;
+  rolloutDeadline: Date | null;
+}
+
 export interface SessionLifetimes {
   idleSeconds: number;
   absoluteSeconds: number;
@@ -42,8 +49,9 @@ export async function createSession(
   proof: SessionProof,
   lifetimes: SessionLifetimes,
   context: RequestContext,
+  rollout?: SessionRolloutMarks,
 ): Promise<CreatedSession> {
-  const prepared = prepareSession(db, keyring, userId, proof, lifetimes, context);
+  const prepared = prepareSession(db, keyring, userId, proof, lifetimes, context, rollout);
   const session = await prepared.insert.returningAll().executeTakeFirstOrThrow();
   return { session, token: prepared.token };
 }
@@ -60,6 +68,7 @@ export function prepareSession(
   proof: SessionProof,
   lifetimes: SessionLifetimes,
   context: RequestContext,
+  rollout?: SessionRolloutMarks,
 ): CreatedSession & { insert: ReturnType<typeof insertSession> } {
   const token = randomToken();
   const now = context.now;
@@ -85,6 +94,9 @@ export function prepareSession(
     user_agent: context.userAgent,
     revoked_at: null,
     revoked_reason: null,
+    restricted_reason: rollout?.restrictedReason ?? null,
+    passkey_invited_at: rollout?.passkeyInvitedAt ?? null,
+    rollout_deadline: rollout?.rolloutDeadline ?? null,
   };
   return { session, token, insert: insertSession(db, session) };
 }

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { ceremonyIdHash } from '../ceremonies/ceremonies.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database, Factor, User } from '../db/schema.ts';
+import type { TotpRetirementFacts } from '../groups/rollout.ts';
 
 export interface AssertionState {
   /** The ceremony, consumed by this statement; null when unknown, expired, used, or of another kind. */
@@ -10,6 +11,8 @@ export interface AssertionState {
   factor: Factor | null;
   /** Its owner. */
   user: User | null;
+  /** A sign-in only: what TOTP retirement needs (src/groups/rollout.ts), read in the same statement. */
+  retirement: TotpRetirementFacts | null;
 }
 
 /**
@@ -26,7 +29,17 @@ export async function consumeCeremonyAndLoadPasskey(
   input: { ceremonyId: string; kind: CeremonyKind; credentialId: string },
   now: Date,
 ): Promise<AssertionState> {
-  const result = await sql<{ ceremony: Record<string, unknown> | null; factor: Record<string, unknown> | null; owner: Record<string, unknown> | null }>`
+  // TOTP retirement's facts ride along on a sign-in (never a step-up): three indexed lookups in the
+  // statement that runs anyway, so the passkey sign-in keeps its round trips.
+  const retirement =
+    input.kind === 'passkey_signin'
+      ? sql`(select jsonb_build_object(
+          'passkeySignIns', coalesce((select passkey_sign_ins from user_rollout where user_rollout.user_id = (select user_id from passkey)), 0),
+          'retireAfter', (select min(g.retire_totp_after_passkey_sign_ins) from groups g
+            where g.is_default or exists (select 1 from group_members m where m.group_id = g.id and m.user_id = (select user_id from passkey))),
+          'totpFactorId', (select f.id from factors f where f.user_id = (select user_id from passkey) and f.kind = 'totp' and f.status = 'active' limit 1)))`
+      : sql`null`;
+  const result = await sql<{ ceremony: Record<string, unknown> | null; factor: Record<string, unknown> | null; owner: Record<string, unknown> | null; retirement: TotpRetirementFacts | string | null }>`
     with consumed as (
       update ceremonies set consumed_at = ${now}
       where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now}
@@ -37,12 +50,14 @@ export async function consumeCeremonyAndLoadPasskey(
     select
       (select to_jsonb(consumed) from consumed) as ceremony,
       (select to_jsonb(passkey) from passkey) as factor,
-      (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner`.execute(trx);
+      (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner,
+      ${retirement} as retirement`.execute(trx);
   const row = result.rows[0];
   return {
     ceremony: rowFromJson<Ceremony>(row?.ceremony ?? null),
     factor: rowFromJson<Factor>(row?.factor ?? null),
     user: rowFromJson<User>(row?.owner ?? null),
+    retirement: typeof row?.retirement === 'string' ? (JSON.parse(row.retirement) as TotpRetirementFacts) : (row?.retirement ?? null),
   };
 }
 

@@ -22,6 +22,7 @@ import { consumeCeremonyAndLoadPasskey } from './assertion-state.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
+import type { TotpRetirementFacts } from '../groups/rollout.ts';
 
 /**
  * Passkey assertions: sign-in (discoverable, or for a named user) and step-up. SimpleWebAuthn
@@ -108,6 +109,8 @@ export interface VerifiedPasskeyUse {
   user: User;
   factor: Factor;
   userVerified: boolean;
+  /** A sign-in: what TOTP retirement needs (src/groups/rollout.ts). */
+  retirement: TotpRetirementFacts | null;
 }
 
 export type AssertionPurpose =
@@ -252,7 +255,7 @@ export async function finishPasskeyAssertion(
   const use = { counter: assertion.newCounter, backedUp: assertion.backedUp };
   if (deferred) deferred.add(passkeyUseUpdate(trx, factor.id, use, now));
   else await recordPasskeyUse(trx, factor.id, use, now);
-  return { ok: true, value: { user, factor, userVerified: assertion.userVerified } };
+  return { ok: true, value: { user, factor, userVerified: assertion.userVerified, retirement: state.retirement } };
 }
 
 function userHandleOf(response: AuthenticationResponseJSON): string | null {

@@ -68,7 +68,7 @@ export async function startPasskeyEnrollment(
   db: Db,
   keyring: Keyring,
   rp: RelyingParty,
-  input: { user: User; sessionId: string; enrollmentLinkId?: never } | { user: User; sessionId: null; enrollmentLinkId: string },
+  input: { user: User; sessionId: string; enrollmentLinkId?: never; automatic?: boolean } | { user: User; sessionId: null; enrollmentLinkId: string; automatic?: never },
   now: Date,
 ) {
   const options = await registrationOptions(
@@ -84,7 +84,7 @@ export async function startPasskeyEnrollment(
       userId: input.user.id,
       sessionId: input.sessionId,
       challenge: options.challenge,
-      data: input.enrollmentLinkId ? { enrollmentLinkId: input.enrollmentLinkId } : {},
+      data: input.enrollmentLinkId ? { enrollmentLinkId: input.enrollmentLinkId } : input.automatic ? { automatic: true } : {},
       ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS,
     },
     now,
@@ -140,7 +140,7 @@ export async function finishPasskeyEnrollment(
   now: Date,
   /** Where the registration came from, for the notification. */
   from?: NotificationOrigin,
-): Promise<CeremonyOutcome<{ factor: Factor }>> {
+): Promise<CeremonyOutcome<{ factor: Factor; automatic: boolean }>> {
   const ceremony = await consumeCeremony(trx, keyring, input.ceremonyId, 'passkey_register', now);
   const data = ceremony ? ceremonyData(ceremony, 'passkey_register') : null;
   if (!ceremony || !data) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: input.userId });
@@ -149,24 +149,29 @@ export async function finishPasskeyEnrollment(
     return refuse('ceremony_invalid', 'ceremony_of_another_session', { userId: input.userId });
   }
 
-  const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, input.userId);
+  // Made by the password manager right after a password + TOTP sign-in (the caller checked the window).
+  const automatic = data.automatic === true;
+  const attestation = await verifyNewPasskey(trx, rp, ceremony.challenge!, input.response, input.userId, { requireUserPresence: !automatic });
   if (!attestation.ok) return attestation;
 
-  const label = input.label ?? defaultPasskeyLabel(attestation.value, {
-    userAgent: input.userAgent ?? null,
-    names: input.authenticatorNames,
-    taken: (await listActivePasskeys(trx, input.userId)).map((passkey) => passkey.label),
-  });
+  const label =
+    input.label ??
+    defaultPasskeyLabel(attestation.value, {
+      userAgent: input.userAgent ?? null,
+      names: input.authenticatorNames,
+      taken: (await listActivePasskeys(trx, input.userId)).map((passkey) => passkey.label),
+    }) + (automatic ? ' (added automatically)' : '');
   const factor = await insertPasskey(trx, input.userId, { ...attestation.value, label, boundSessionId: input.sessionId }, now);
   if (!factor) throw new LatchError('credential_already_registered');
+  // The user did not see this one being made: the notification says what happened and why.
   await queueNotification(trx, {
     userId: input.userId,
-    kind: 'factor_added',
+    kind: automatic ? 'passkey_upgraded' : 'factor_added',
     payload: { factorId: factor.id, kind: 'passkey', label: factor.label, aaguid: factor.aaguid },
     now,
     from,
   });
-  return { ok: true, value: { factor } };
+  return { ok: true, value: { factor, automatic } };
 }
 
 /** The attestation checks shared by both registrations, plus the one SimpleWebAuthn cannot do: is this credential new here? */
@@ -176,9 +181,10 @@ async function verifyNewPasskey(
   challenge: string,
   response: RegistrationResponseJSON,
   userId: string | null,
+  options: { requireUserPresence: boolean } = { requireUserPresence: true },
 ): Promise<CeremonyOutcome<VerifiedAttestation>> {
   // UV is preferred, not required: without it the passkey still signs in, as a single factor.
-  const check = await checkAttestation(rp, response, challenge, { requireUserVerification: false });
+  const check = await checkAttestation(rp, response, challenge, { requireUserVerification: false, requireUserPresence: options.requireUserPresence });
   if (!check.ok) return refuse('passkey_verification_failed', check.reason, { userId });
   if (await isCredentialRegistered(trx, check.value.credentialId)) {
     return refuse('credential_already_registered', 'credential_already_registered', { userId });

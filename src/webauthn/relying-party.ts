@@ -61,7 +61,12 @@ export async function checkAttestation(
   rp: RelyingParty,
   response: RegistrationResponseJSON,
   expectedChallenge: string,
-  options: { requireUserVerification: boolean },
+  /**
+   * `requireUserPresence: false` only for an automatic upgrade (`mediation: 'conditional'`): the
+   * password manager creates that passkey without a gesture, so UP may be clear (WebAuthn L3
+   * §5.1.3); the session that asks for it proved two factors minutes ago instead.
+   */
+  options: { requireUserVerification: boolean; requireUserPresence?: boolean },
 ): Promise<WebAuthnCheck<VerifiedAttestation>> {
   try {
     const result = await verifyRegistrationResponse({
@@ -70,7 +75,7 @@ export async function checkAttestation(
       expectedOrigin: rp.origins,
       expectedRPID: rp.id,
       expectedType: 'webauthn.create',
-      requireUserPresence: true,
+      requireUserPresence: options.requireUserPresence ?? true,
       requireUserVerification: options.requireUserVerification,
       supportedAlgorithmIDs: SUPPORTED_ALGORITHM_IDS,
     });

@@ -21,8 +21,8 @@ export async function signInWithPasskey(
   return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx, deferred) => {
     const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now, requester, deferred);
     if (!outcome.ok) return outcome;
-    const { user, factor, userVerified } = outcome.value;
-    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified } }, deferred);
+    const { user, factor, userVerified, retirement } = outcome.value;
+    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified }, retirement }, deferred);
     return { ok: true, value: { result: { user, established }, userId: user.id, factorId: factor.id, sessionId: established.session.id, details: { userVerified } } };
   });
 }

@@ -2,6 +2,7 @@ import { getCookie } from 'hono/cookie';
 import type { MiddlewareHandler } from 'hono';
 import type { Keyring } from '../../crypto/keyring.ts';
 import type { Db } from '../../db/database.ts';
+import { restrictedSessionMayUse } from '../../policy/rollout.ts';
 import { lookUpSession, type SessionLifetimes } from '../../sessions/sessions.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
@@ -14,14 +15,23 @@ export interface LoadSessionOptions {
   cookie: SessionCookieSettings;
 }
 
-/** Resolves the session cookie to `c.var.auth` (or null). Never refuses: that is `requireSession`'s job. */
+/**
+ * Resolves the session cookie to `c.var.auth` (or null). Refuses only one thing, here so that no
+ * route can forget it: a restricted session (the passkey rollout's deadline passed) reaching
+ * anything but what src/policy/rollout.ts `restrictedSessionMayUse` lists answers 403
+ * `passkey_required`. Everything else is `requireSession`'s and the routes' job.
+ */
 export function loadSession(options: LoadSessionOptions): MiddlewareHandler<AppEnv> {
   return async function loadSessionMiddleware(c, next) {
     // The routes that set or clear the cookie read its name and domain from here.
     c.set('sessionCookie', options.cookie);
     const token = getCookie(c, options.cookie.name);
     if (token && token.length <= 128) {
-      c.set('auth', await lookUpSession(options.db, options.keyring, token, options.lifetimes, c.get('now')));
+      const auth = await lookUpSession(options.db, options.keyring, token, options.lifetimes, c.get('now'));
+      c.set('auth', auth);
+      if (auth?.session.restricted_reason && !restrictedSessionMayUse(c.req.method, c.req.path)) {
+        return errorResponse(c, 'passkey_required', undefined, { since: auth.session.rollout_deadline?.toISOString() ?? null });
+      }
     }
     return next();
   };

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { finishAddingPasskey, startAddingPasskey } from '../../auth/enroll/passkey.ts';
+import { addPasskey, startAddingPasskey } from '../../auth/enroll/passkey.ts';
 import { signInWithPasskey, startSignInWithPasskey } from '../../auth/sign-in/passkey.ts';
 import { signUpWithPasskey, startSignUpWithPasskey } from '../../auth/sign-up/passkey.ts';
 import { startStepUpWithPasskey, stepUpWithPasskey } from '../../auth/step-up.ts';
@@ -170,10 +170,14 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
       method: 'post',
       path: '/api/factors/passkeys/options',
       tags: ['Passkeys'],
-      summary: 'Start adding a passkey (step-up policy applies)',
+      summary: 'Start adding a passkey (step-up policy applies). automatic: a conditional create right after a password + TOTP sign-in',
+      request: { body: { content: { 'application/json': { schema: z.object({ automatic: z.boolean().optional() }) } }, required: false } },
       responses: { 200: jsonContent(CeremonyStartSchema, 'Creation options'), ...errorResponses },
     }),
-    async (c) => c.json(await startAddingPasskey(deps, rp, requesterOf(c)), 200),
+    async (c) => {
+      const body = (c.req.valid('json') as { automatic?: boolean } | undefined) ?? {};
+      return c.json(await startAddingPasskey(deps, rp, requesterOf(c), { automatic: body.automatic ?? false }), 200);
+    },
   );
 
   router.openapi(
@@ -187,7 +191,9 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response, label } = c.req.valid('json');
-      const factor = await finishAddingPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null, authenticatorNames });
+      const { factor, established } = await addPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null, authenticatorNames });
+      // A restricted session was lifted by this passkey: its token rotated.
+      if (established) setEstablishedSession(c, established, c.get('now'));
       const [presented] = await presentFactors(deps.db, [factor], authenticatorNames);
       return c.json({ factor: presented! }, 201);
     },

@@ -9,7 +9,8 @@ import { limitByAddress } from '../middleware/address-rate-limit.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
 import { setEstablishedSession } from '../session-cookie.ts';
 import { PasswordSchema, wellFormedText } from '../schemas.ts';
-import { UserSchema } from './session.ts';
+import { rolloutNotice } from '../../policy/rollout.ts';
+import { RolloutSchema, UserSchema } from './session.ts';
 import { CodeSchema } from './totp-shared.ts';
 
 export const passwordStepRateLimit = { limit: 30, windowSeconds: 60, lockoutSeconds: 60 };
@@ -34,8 +35,8 @@ export function passwordSigninRoutes(deps: AppDeps) {
       request: jsonBody(z.object({ username: wellFormedText().max(256), password: PasswordSchema })),
       responses: {
         200: jsonContent(
-          z.union([z.object({ ticket: z.string(), methods: z.array(z.enum(SECOND_FACTOR_METHODS)) }), z.object({ user: UserSchema })]),
-          'A ticket for the second step, or the user when a remembered browser stood in for it',
+          z.union([z.object({ ticket: z.string(), methods: z.array(z.enum(SECOND_FACTOR_METHODS)) }), z.object({ user: UserSchema, rollout: RolloutSchema })]),
+          'A ticket for the second step, or the user when a remembered browser stood in for it (with the passkey rollout\'s invitation or restriction)',
         ),
         ...errorResponses,
       },
@@ -45,7 +46,7 @@ export function passwordSigninRoutes(deps: AppDeps) {
       const result = await submitPassword(deps, requesterOf(c), { username, password, deviceToken: readDeviceCookie(c) });
       if (result.kind === 'ticket') return c.json({ ticket: result.ticket, methods: result.methods }, 200);
       setEstablishedSession(c, result.established, c.get('now'));
-      return c.json({ user: publicUser(result.user) }, 200);
+      return c.json({ user: publicUser(result.user), rollout: rolloutNotice(result.established.session, c.get('now')) }, 200);
     },
   );
 
@@ -56,14 +57,14 @@ export function passwordSigninRoutes(deps: AppDeps) {
       tags: ['Sign-in'],
       summary: 'Second step: a code from the authenticator app',
       request: jsonBody(z.object({ ticket: TicketSchema, code: CodeSchema, rememberDevice: z.boolean().optional() })),
-      responses: { 200: jsonContent(z.object({ user: UserSchema }), 'Signed in'), ...errorResponses },
+      responses: { 200: jsonContent(z.object({ user: UserSchema, rollout: RolloutSchema }), 'Signed in (rollout: the passkey invitation or restriction)'), ...errorResponses },
     }),
     async (c) => {
       const { ticket, code, rememberDevice } = c.req.valid('json');
       const { user, established, result } = await signInWithTotpCode(deps, requesterOf(c), { ticket, code, rememberDevice: rememberDevice ?? false });
       if (result.rememberedDevice) setDeviceCookie(c, result.rememberedDevice.token);
       setEstablishedSession(c, established, c.get('now'));
-      return c.json({ user: publicUser(user) }, 200);
+      return c.json({ user: publicUser(user), rollout: rolloutNotice(established.session, c.get('now')) }, 200);
     },
   );
 
@@ -76,7 +77,7 @@ export function passwordSigninRoutes(deps: AppDeps) {
       request: jsonBody(z.object({ ticket: TicketSchema, code: z.string().min(1).max(64) })),
       responses: {
         200: jsonContent(
-          z.object({ user: UserSchema, remainingBackupCodes: z.number(), suggestions: z.array(z.enum(['regenerate_backup_codes', 'add_passkey'])) }),
+          z.object({ user: UserSchema, remainingBackupCodes: z.number(), suggestions: z.array(z.enum(['regenerate_backup_codes', 'add_passkey'])), rollout: RolloutSchema }),
           'Signed in (recovery)',
         ),
         ...errorResponses,
@@ -87,7 +88,7 @@ export function passwordSigninRoutes(deps: AppDeps) {
       const { user, established, result } = await signInWithBackupCode(deps, requesterOf(c), { ticket, code });
       setEstablishedSession(c, established, c.get('now'));
       return c.json(
-        { user: publicUser(user), remainingBackupCodes: result.remaining, suggestions: ['regenerate_backup_codes' as const, 'add_passkey' as const] },
+        { user: publicUser(user), remainingBackupCodes: result.remaining, suggestions: ['regenerate_backup_codes' as const, 'add_passkey' as const], rollout: rolloutNotice(established.session, c.get('now')) },
         200,
       );
     },

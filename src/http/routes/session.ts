@@ -1,5 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { endOtherSessions, endOwnSession, signOut } from '../../auth/manage/sessions.ts';
+import { skipPasskeyInvitation } from '../../auth/manage/rollout.ts';
+import { rolloutNotice } from '../../policy/rollout.ts';
 import { listLiveSessions } from '../../sessions/sessions.ts';
 import { publicUser } from '../../users/users.ts';
 import { requesterOf, type AppDeps } from '../context.ts';
@@ -31,11 +33,21 @@ export const UserSchema = z
   .object({ id: z.string(), username: z.string(), displayName: z.string(), webauthnUserId: z.string(), createdAt: z.string() })
   .openapi('User');
 
+/** What the passkey rollout asks of this session (an invitation, or a restriction), or null. */
+export const RolloutSchema = z
+  .union([
+    z.object({ invite: z.literal(true), daysLeft: z.number().nullable(), deadline: z.string().nullable() }),
+    z.object({ restricted: z.literal(true), since: z.string().nullable() }),
+  ])
+  .nullable()
+  .openapi('Rollout');
+
 const SessionIdParams = z.object({ id: z.uuid() });
 
 export function sessionRoutes(deps: AppDeps) {
   const router = createRouter();
   router.use('/api/session', requireSession());
+  router.use('/api/session/*', requireSession());
   router.use('/api/sessions', requireSession());
   router.use('/api/sessions/*', requireSession());
 
@@ -46,13 +58,30 @@ export function sessionRoutes(deps: AppDeps) {
       tags: ['Session'],
       summary: 'The signed-in user and this session',
       responses: {
-        200: jsonContent(z.object({ user: UserSchema, session: SessionSchema, rpId: z.string() }), 'Signed in; rpId is the WebAuthn relying party the client names in Signal API calls'),
+        200: jsonContent(
+          z.object({ user: UserSchema, session: SessionSchema, rpId: z.string(), rollout: RolloutSchema }),
+          'Signed in; rpId is the WebAuthn relying party the client names in Signal API calls; rollout: the passkey invitation or restriction',
+        ),
         ...errorResponses,
       },
     }),
     (c) => {
       const { user, session } = authOf(c);
-      return c.json({ user: publicUser(user), session: publicSession(session), rpId: deps.config.rpId }, 200);
+      return c.json({ user: publicUser(user), session: publicSession(session), rpId: deps.config.rpId, rollout: rolloutNotice(session, c.get('now')) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/session/passkey-invitation',
+      tags: ['Session'],
+      summary: '"Not now": skip the invitation to add a passkey (asked again after the group\'s interval)',
+      responses: { 204: { description: 'Skipped' }, ...errorResponses },
+    }),
+    async (c) => {
+      await skipPasskeyInvitation(deps, requesterOf(c));
+      return c.body(null, 204);
     },
   );
 

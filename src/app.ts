@@ -45,6 +45,7 @@ const clientPages: Record<string, string> = {
   '/account': 'account.html',
   '/continue': 'continue.html',
   '/enroll': 'enroll.html',
+  '/admin': 'admin.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */

@@ -7,7 +7,7 @@
  * /admin?view=users&prefix=…&group=…&factorState=… (search), /admin?user=<id> (a user).
  */
 import { drawAdoptionChart, dayLabel, type Point } from './adoption-chart.ts';
-import { ApiError, currentSession, del, get, messageOf, post, setUnauthenticatedHandler, StepUpCancelled, type User } from './api.ts';
+import { api, ApiError, currentSession, del, get, messageOf, post, setUnauthenticatedHandler, StepUpCancelled, type User } from './api.ts';
 import { confirmAction } from './confirm.ts';
 import { installStepUp } from './stepup.ts';
 import { byId, describeUserAgent, formatDateTime, formatDay, h, messageRegions, pageMessages, setFlash, showView, timeElement, withBusy, type Messages } from './ui.ts';
@@ -164,7 +164,7 @@ async function showDashboard(): Promise<void> {
       ? h('p', { class: 'muted' }, 'Nobody is exempt.')
       : h(
           'div',
-          { class: 'table-scroll' },
+          { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'exemptions-title' },
           h(
             'table',
             {},
@@ -342,7 +342,7 @@ function renderUser(profile: Profile): void {
     }
     await withBusy(grant, 'Saving…', async () => {
       try {
-        await post(`/api/admin/users/${user.id}/exemption`, { reason: reason.value.trim(), expiresAt: until.value ? new Date(`${until.value}T00:00:00Z`).toISOString() : null }, { purpose: 'exempt this user' });
+        await api('PUT', `/api/admin/users/${user.id}/exemption`, { reason: reason.value.trim(), expiresAt: until.value ? new Date(`${until.value}T00:00:00Z`).toISOString() : null }, { purpose: 'exempt this user' });
         await reloadUser(user.id, () => panelMessages('user-exemption').status('Exemption saved.'));
       } catch (error) {
         report(exemptionMessages, error);

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { adoptionDashboard, exportUsersPage, passkeyAdoptionSeries, signInsByDay, totpOnlyUsers, userExportLine, exemptionsInForce } from '../src/admin/adoption.ts';
+import { adoptionDashboard, exportUsersPage, passkeyAdoptionSeries, signInsByDay, totpOnlyByGroup, userExportLine, exemptionsInForce } from '../src/admin/adoption.ts';
 import { adoptionStats } from '../src/admin/stats.ts';
 import { connectPostgres, type Db } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -130,15 +130,12 @@ async function main() {
     await seed(db, now);
     console.log(`  seeded in ${((performance.now() - seeding) / 1000).toFixed(0)} s\n`);
 
-    const groups = await db.selectFrom('groups').select(['id', 'is_default']).execute();
     console.log(`dashboard at ${USERS.toLocaleString('en')} users, ${AUDIT_ROWS.toLocaleString('en')} audit rows (PostgreSQL ${url.host}):`);
     console.log(summary('adoptionDashboard (GET /api/admin/adoption)', await time(() => adoptionDashboard(db, now))));
     console.log(summary('  users by factor state (stats.ts)', await time(() => adoptionStats(db))));
     console.log(summary('  sign-ins by method per day, 30 days', await time(() => signInsByDay(db, now))));
     console.log(summary('  users with a passkey per day, 90 days', await time(() => passkeyAdoptionSeries(db, now, 90))));
-    console.log(summary('  TOTP-only users, all 11 groups', await time(async () => {
-      for (const group of groups) await totpOnlyUsers(db, { id: group.id, isDefault: group.is_default });
-    })));
+    console.log(summary('  TOTP-only users and lists, all 11 groups', await time(() => totpOnlyByGroup(db))));
     console.log(summary('  exemptions in force', await time(() => exemptionsInForce(db, now))));
     const exportSamples: number[] = [];
     for (let run = 0; run < 2; run++) {

@@ -14,6 +14,7 @@ import { loadSession } from './http/middleware/session.ts';
 import { sessionCookieSettings } from './http/session-cookie.ts';
 import { sessionLifetimes } from './auth/requester.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { adminAdoptionRoutes } from './http/routes/admin-adoption.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { factorRoutes } from './http/routes/factors.ts';
 import { fallbackFactorRoutes } from './http/routes/fallback-factors.ts';
@@ -44,6 +45,7 @@ const clientPages: Record<string, string> = {
   '/account': 'account.html',
   '/continue': 'continue.html',
   '/enroll': 'enroll.html',
+  '/admin': 'admin.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
@@ -89,6 +91,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', emailRoutes(deps));
   app.route('/', developmentMailRoutes(deps));
   app.route('/', adminRoutes(deps, authenticatorNames));
+  app.route('/', adminAdoptionRoutes(deps));
   app.route('/', enrollmentLinkRoutes(deps));
   mountApiDocs(app);
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { FACTOR_STATES, factorStateSql, type FactorState } from './users.ts';
+import { FACTOR_STATES, type FactorState } from './users.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -34,24 +34,39 @@ function emptyCounts(): AdoptionCounts {
   return { users: 0, passkeyOnly: 0, passkeyAndTotp: 0, totpOnly: 0, noSecondFactor: 0, withUnusedBackupCodes: 0 };
 }
 
+/**
+ * Each active user's factor state and whether they hold unused backup codes, set-based (one pass
+ * over factors grouped by user, hash-joined to users) so it stays fast at 100,000 users; the
+ * same classification as factorStateSql (users.ts), which the per-user search uses.
+ */
+export function activeUserStatesSql() {
+  return sql`
+    with kinds as (
+      select user_id, bool_or(kind = 'passkey') as passkey, bool_or(kind = 'totp') as totp
+      from factors where status = 'active' and kind in ('passkey', 'totp') group by user_id
+    ),
+    backup as (
+      select distinct f.user_id from factors f join backup_codes b on b.factor_id = f.id
+      where f.kind = 'backup_codes' and f.status = 'active' and b.used_at is null
+    ),
+    states as (
+      select users.id as user_id,
+        case when kinds.passkey and kinds.totp then 'passkey_and_totp' when kinds.passkey then 'passkey_only'
+          when kinds.totp then 'totp_only' else 'none' end as state,
+        backup.user_id is not null as unused_backup
+      from users left join kinds on kinds.user_id = users.id left join backup on backup.user_id = users.id
+      where users.status = 'active'
+    )`;
+}
+
 export async function adoptionStats(db: Executor): Promise<AdoptionStats> {
-  const unusedBackupCodes = sql<boolean>`exists (
-    select 1 from factors f join backup_codes b on b.factor_id = f.id
-    where f.user_id = users.id and f.kind = 'backup_codes' and f.status = 'active' and b.used_at is null)`;
-  const perUser = db
-    .selectFrom('users')
-    .select(['users.id'])
-    .select(factorStateSql().as('state'))
-    .select(unusedBackupCodes.as('unused_backup'))
-    .where('users.status', '=', 'active');
-  const rows = await db
-    .with('u', () => perUser)
-    .selectFrom('u')
-    .innerJoin('group_members', 'group_members.user_id', 'u.id')
-    .select(['group_members.group_id', 'u.state'])
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.countAll<number>().filterWhere('u.unused_backup', '=', true).as('backup')])
-    .groupBy(['group_members.group_id', 'u.state'])
-    .execute();
+  // One row per (group, state) from the memberships, and one per state for everyone (group null).
+  const rows = await sql<{ group_id: string | null; state: FactorState; n: string; backup: string }>`
+    ${activeUserStatesSql()}
+    select null as group_id, state, count(*) as n, count(*) filter (where unused_backup) as backup from states group by state
+    union all
+    select m.group_id, s.state, count(*), count(*) filter (where s.unused_backup)
+    from states s join group_members m on m.user_id = s.user_id group by m.group_id, s.state`.execute(db);
   const groups = await db.selectFrom('groups').select(['id', 'name', 'is_default']).orderBy('is_default', 'desc').orderBy('name', 'asc').execute();
 
   const organization = emptyCounts();
@@ -61,17 +76,11 @@ export async function adoptionStats(db: Executor): Promise<AdoptionStats> {
     counts[KEY_OF[state]] += n;
     counts.withUnusedBackupCodes += backup;
   };
-  // One row per membership feeds the groups; a user in two groups counts in both, and once in
-  // the organization's figures, which come from their own query.
-  for (const row of rows) add(byGroup.get(row.group_id)!, row.state, Number(row.n), Number(row.backup));
-  const totals = await db
-    .with('u', () => perUser)
-    .selectFrom('u')
-    .select(['u.state'])
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.countAll<number>().filterWhere('u.unused_backup', '=', true).as('backup')])
-    .groupBy('u.state')
-    .execute();
-  for (const row of totals) add(organization, row.state, Number(row.n), Number(row.backup));
+  // A user in two groups counts in both, and once in the organization's figures.
+  for (const row of rows.rows) {
+    const counts = row.group_id === null ? organization : byGroup.get(row.group_id);
+    if (counts) add(counts, row.state, Number(row.n), Number(row.backup));
+  }
 
   return {
     organization,

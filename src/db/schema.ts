@@ -190,6 +190,26 @@ export interface AuditEventsTable {
   user_agent: string | null;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string, never>;
+  /** The writing transaction's id (xid8, as text): which checkpoint covers the row. Set by the database. */
+  txid: ColumnType<string, never, never>;
+}
+
+export interface AuditCheckpointsTable {
+  seq: ColumnType<number, number, never>;
+  created_at: Timestamp;
+  /** Covers the audit rows with txid_from <= txid < txid_to (xid8 as text). */
+  txid_from: string;
+  txid_to: string;
+  row_count: number;
+  first_row_id: number | null;
+  last_row_id: number | null;
+  /** One `id:sha256` line per covered row, in id order: names the row that no longer matches. */
+  row_digests: string;
+  rows_hash: string;
+  prev_hash: string;
+  hash: string;
+  key_id: string;
+  signature: string;
 }
 
 export interface RateLimitsTable {
@@ -241,6 +261,7 @@ export interface Database {
   ceremonies: CeremoniesTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   rate_limits: RateLimitsTable;
   notifications: NotificationsTable;
   remembered_devices: RememberedDevicesTable;

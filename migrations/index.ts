@@ -5,6 +5,7 @@ import * as organizations from './2026-11-27T01-organizations.ts';
 import * as notificationDelivery from './2026-11-27T15-notification-delivery.ts';
 import * as administration from './2026-11-27T12-administration.ts';
 import * as auditCheckpoints from './2026-11-27T23-audit-checkpoints.ts';
+import * as recovery from './2026-11-27T23-recovery.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T15-notification-delivery': notificationDelivery,
   '2026-11-27T12-administration': administration,
   '2026-11-27T23-audit-checkpoints': auditCheckpoints,
+  '2026-11-27T23-recovery': recovery,
 };

@@ -4,6 +4,7 @@ import type { DeferredWrites } from '../audit/deferred-writes.ts';
 import type { Database, User } from '../db/schema.ts';
 import { notificationInsert, queueNotification } from '../notifications/outbox.ts';
 import { signInAssurance, type SignInProof } from '../policy/assurance.ts';
+import { cancelOnSignIn } from '../recovery/recovery.ts';
 import { createSession, prepareSession, revokeSession } from '../sessions/sessions.ts';
 import { sessionLifetimes, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
 
@@ -25,6 +26,10 @@ export async function completeSignIn(
   deferred?: DeferredWrites,
 ): Promise<EstablishedSession> {
   const proof = signInAssurance(input.proof);
+  // A sign-in during a recovery's wait cancels it (the user still has a way in, or it was not theirs).
+  // Conditional on the flag of the user row every sign-in has already read: no statement otherwise,
+  // so the passkey hot path's statement budget is untouched.
+  if (input.user.recovery_pending) await cancelOnSignIn(trx, requester, input.user.id);
   if (requester.current) await revokeSession(trx, requester.current.session.id, 'signed_out', requester.now);
   const audit: AuditEntry = {
     action: 'session.create',

@@ -23,6 +23,30 @@ export interface UsersTable {
   /** At most one address; it receives nothing but its confirmation until email_verified_at is set. */
   email: Generated<string | null>;
   email_verified_at: Generated<Date | null>;
+  /** An open recovery request exists: a sign-in cancels it (src/recovery/recovery.ts). */
+  recovery_pending: Generated<boolean>;
+}
+
+export type RecoveryStatus = 'requested' | 'waiting' | 'ready' | 'completed' | 'cancelled' | 'expired';
+
+export interface RecoveryRequestsTable {
+  id: Generated<string>;
+  user_id: string;
+  mode: 'admin' | 'self';
+  status: RecoveryStatus;
+  reason: string;
+  opened_by: string | null;
+  approved_by: string | null;
+  created_at: Timestamp;
+  approved_at: Timestamp | null;
+  wait_ends_at: Timestamp | null;
+  enrollment_link_id: string | null;
+  link_delivery: 'email' | 'admin' | null;
+  link_issued_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
 }
 
 export type RolloutMode = 'optional' | 'encouraged' | 'required';
@@ -262,6 +286,7 @@ export interface Database {
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  recovery_requests: RecoveryRequestsTable;
   rate_limits: RateLimitsTable;
   notifications: NotificationsTable;
   remembered_devices: RememberedDevicesTable;
@@ -281,4 +306,5 @@ export type AuditEvent = Selectable<AuditEventsTable>;
 export type RememberedDevice = Selectable<RememberedDevicesTable>;
 export type Group = Selectable<GroupsTable>;
 export type EnrollmentLink = Selectable<EnrollmentLinksTable>;
+export type RecoveryRequest = Selectable<RecoveryRequestsTable>;
 export type Notification = Selectable<NotificationsTable>;

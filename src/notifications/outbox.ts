@@ -10,7 +10,14 @@ export type NotificationKind =
   | 'password_changed'
   | 'new_sign_in'
   | 'second_factor_throttled'
-  | 'email_changed';
+  | 'email_changed'
+  | 'recovery_requested'
+  | 'recovery_approved'
+  | 'recovery_cancelled'
+  | 'recovery_completed'
+  | 'passkey_required'
+  | 'account_disabled'
+  | 'account_enabled';
 
 export const notificationKinds: readonly NotificationKind[] = [
   'factor_added',
@@ -22,6 +29,13 @@ export const notificationKinds: readonly NotificationKind[] = [
   'new_sign_in',
   'second_factor_throttled',
   'email_changed',
+  'recovery_requested',
+  'recovery_approved',
+  'recovery_cancelled',
+  'recovery_completed',
+  'passkey_required',
+  'account_disabled',
+  'account_enabled',
 ];
 
 /** Where the change came from: the message says which address and browser, so a stranger's change stands out. */

@@ -6,6 +6,8 @@ import * as notificationDelivery from './2026-11-27T15-notification-delivery.ts'
 import * as administration from './2026-11-27T12-administration.ts';
 import * as rollout from './2026-11-27T20-rollout.ts';
 import * as adoptionDashboard from './2026-11-27T21-adoption-dashboard.ts';
+import * as auditCheckpoints from './2026-11-27T23-audit-checkpoints.ts';
+import * as recovery from './2026-11-27T23-recovery.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T12-administration': administration,
   '2026-11-27T20-rollout': rollout,
   '2026-11-27T21-adoption-dashboard': adoptionDashboard,
+  '2026-11-27T23-audit-checkpoints': auditCheckpoints,
+  '2026-11-27T23-recovery': recovery,
 };

@@ -26,6 +26,7 @@ import { totpSignupRoutes } from './http/routes/totp-signup.ts';
 import { mountApiDocs } from './http/routes/docs.ts';
 import { forwardAuthRoutes } from './http/routes/forward-auth.ts';
 import { enrollmentLinkRoutes } from './http/routes/enroll.ts';
+import { recoveryRoutes } from './http/routes/recovery.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes(deps, authenticatorNames));
   app.route('/', adminAdoptionRoutes(deps));
   app.route('/', enrollmentLinkRoutes(deps));
+  app.route('/', recoveryRoutes(deps));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

@@ -116,6 +116,9 @@ export const environmentSchema = z.object({
   LATCH_SHUTDOWN_TIMEOUT_SECONDS: secondsSchema(15),
   LATCH_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   LATCH_MAIL_FROM: z.string().min(3).max(254).optional(),
+  LATCH_RECOVERY_WAIT_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
+  LATCH_SELF_RECOVERY: z.enum(['off', 'email']).default('off'),
+  LATCH_SELF_RECOVERY_WAIT_HOURS: z.coerce.number().min(1).max(24 * 30).default(72),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -166,6 +169,11 @@ export interface Config {
   smtpUrl: string | null;
   /** The From of every message. */
   mailFrom: string;
+  /**
+   * Account recovery: the wait between approval (or a self-service request) and the enrollment
+   * link; self-service by email is off unless LATCH_SELF_RECOVERY=email.
+   */
+  recovery: { waitHours: number; selfService: 'off' | 'email'; selfServiceWaitHours: number };
 }
 
 export class ConfigError extends Error {
@@ -269,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     smtpUrl: e.LATCH_SMTP_URL ?? null,
     mailFrom: e.LATCH_MAIL_FROM ?? `${e.LATCH_RP_NAME} <no-reply@${rpId}>`,
+    recovery: { waitHours: e.LATCH_RECOVERY_WAIT_HOURS, selfService: e.LATCH_SELF_RECOVERY, selfServiceWaitHours: e.LATCH_SELF_RECOVERY_WAIT_HOURS },
   };
 }
 

@@ -52,6 +52,13 @@ export const errorCodes = {
   last_admin: { status: 409, message: 'This is the last administrator; promote another before demoting or disabling this one.' },
   /** An enrollment link that is unknown, used or expired: which of these is not said (the token is a bearer secret). */
   enrollment_link_invalid: { status: 400, message: 'This enrollment link is not valid: it was used already or has expired. Ask for a new one.' },
+  recovery_not_found: { status: 404, message: 'No such recovery request.' },
+  recovery_already_open: { status: 409, message: 'This user already has an open recovery request.' },
+  /** The two-admin rule: the administrator who opened a recovery (or its subject) cannot approve it. */
+  recovery_same_admin: { status: 403, message: 'A second administrator must approve this recovery: not the one who opened it, nor the user.' },
+  recovery_not_allowed: { status: 409, message: 'A recovery cannot be opened for this account.' },
+  recovery_state: { status: 409, message: 'This recovery request is not at a step that allows that.' },
+  recovery_waiting: { status: 409, message: 'The waiting period of this recovery has not ended yet (waitEndsAt).' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
   database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },

@@ -11,6 +11,9 @@ import { deleteExpiredRateLimits } from './rate-limits/rate-limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { startNotificationWorker } from './notifications/worker.ts';
+import { startAuditCheckpointer } from './audit/checkpoints.ts';
+import { startRecoveryWorker } from './recovery/recovery.ts';
+import { mailerFor } from './notifications/transport.ts';
 
 export interface RunningServer {
   url: string;
@@ -81,6 +84,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
   const notificationWorker = startNotificationWorker({ db, config, clock, logger });
+  // Every instance runs it; an advisory lock and the checkpoint's unique number let one win each minute.
+  const auditCheckpointer = startAuditCheckpointer({ db, keyring, clock, logger });
+  // Recovery links whose wait is over go out; unused expired links end their request.
+  const recoveryWorker = startRecoveryWorker({ db, keyring, config, logger, clock, mailer: () => mailerFor(config, logger) });
 
   const primary = new URL(config.origins[0]!);
   const url = config.port === 0 || primary.port === '' || Number(primary.port) === port ? config.origins[0]! : `http://localhost:${port}`;
@@ -105,6 +112,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(deadline);
       }
       await notificationWorker.stop();
+      await auditCheckpointer.stop();
+      await recoveryWorker.stop();
       await db.destroy();
     },
   };

@@ -154,6 +154,8 @@ describe('notification delivery over SMTP', () => {
     expect(given.failed_at).not.toBeNull();
     expect(given.sent_at).toBeNull();
     expect(given.last_error).toMatch(/550/);
+    const audit = await t.db.selectFrom('audit_events').selectAll().where('action', '=', 'notification.given_up').where('subject_user_id', '=', user.user.id).execute();
+    expect(audit.map((entry) => [entry.outcome, entry.details])).toEqual([['failure', { notificationId: given.id, kind: 'password_changed', attempts: 3, reason: given.last_error }]]);
     // Given up means given up: later passes leave it alone, even once the server accepts again.
     smtp.reject(null);
     t.clock.advance(24 * 60 * 60);

@@ -1,3 +1,4 @@
+import { queueNotification } from '../notifications/outbox.ts';
 import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { recordAudit, type RequestContext } from '../audit/audit.ts';
 import type { Database, User } from '../db/schema.ts';
@@ -158,6 +159,7 @@ export async function disableUser(trx: Transaction<Database>, context: RequestCo
     .executeTakeFirstOrThrow();
   const ended = await revokeAllSessions(trx, user.id, 'account_disabled', context.now);
   await recordAudit(trx, context, { action: 'user.disable', outcome: 'success', ...byAdmin(actor, user.id, { endedSessions: ended.length }) });
+  await queueNotification(trx, { userId: user.id, kind: 'account_disabled', payload: {}, now: context.now, from: context });
   return { user: updated, endedSessions: ended.length };
 }
 
@@ -171,6 +173,7 @@ export async function enableUser(trx: Transaction<Database>, context: RequestCon
     .returningAll()
     .executeTakeFirstOrThrow();
   await recordAudit(trx, context, { action: 'user.enable', outcome: 'success', ...byAdmin(actor, user.id) });
+  await queueNotification(trx, { userId: user.id, kind: 'account_enabled', payload: {}, now: context.now, from: context });
   return updated;
 }
 

@@ -8,6 +8,7 @@ import { LatchError } from '../errors.ts';
 import { loadRolloutFacts, passkeySignInCount, retireTotp, totpRetirementDue, type TotpRetirementFacts } from '../groups/rollout.ts';
 import { decideRollout, isFallbackSignIn, PASSKEY_REQUIRED, type RolloutOutcome } from '../policy/rollout.ts';
 import { createSession, prepareSession, revokeSession, type SessionRolloutMarks } from '../sessions/sessions.ts';
+import { cancelOnSignIn } from '../recovery/recovery.ts';
 import { sessionLifetimes, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
 
 /**
@@ -33,6 +34,10 @@ export async function completeSignIn(
   deferred?: DeferredWrites,
 ): Promise<EstablishedSession & { rollout: RolloutOutcome }> {
   const proof = signInAssurance(input.proof);
+  // A sign-in during a recovery's wait cancels it (the user still has a way in, or it was not theirs).
+  // Conditional on the flag of the user row every sign-in has already read: no statement otherwise,
+  // so the passkey hot path's statement budget is untouched.
+  if (input.user.recovery_pending) await cancelOnSignIn(trx, requester, input.user.id);
   if (requester.current) await revokeSession(trx, requester.current.session.id, 'signed_out', requester.now);
   // The passkey rollout (src/policy/rollout.ts): only a fallback sign-in reads the user's groups,
   // exemption and factors; a passkey sign-in never does (its hot path keeps its round trips).

@@ -8,6 +8,7 @@ import { importCommand, type LoadImportDeps } from './import-command.ts';
 import { addGroupMembersCommand, createGroupCommand, listGroupsCommand, removeGroupMembersCommand, setGroupPolicyCommand } from './groups.ts';
 import { setRoleCommand } from './roles.ts';
 import { statsCommand } from './stats.ts';
+import { auditCheckpointCommand, auditVerifyCommand } from './audit.ts';
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line was wrong (usage). */
 export const EXIT_OK = 0;
@@ -92,6 +93,20 @@ export function buildProgram(
     .option('--json', 'as JSON')
     .description('passkey adoption now: users passkey-only, passkey + TOTP, TOTP-only, without a second factor, holding unused backup codes; per group')
     .action((options: { json?: boolean }) => withContext((context) => statsCommand(context, options)));
+
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('checkpoint')
+    .description('write the next signed checkpoint over the audit rows written since the previous one (the server does this every minute)')
+    .action(() => withContext((context) => auditCheckpointCommand(context)));
+  audit
+    .command('verify')
+    .option('--json', 'as JSON')
+    .description('walk the checkpoint chain and name the first row or checkpoint that does not match (exit 1)')
+    .action(async (options: { json?: boolean }) => {
+      const ok = await withContext((context) => auditVerifyCommand(context, options));
+      if (!ok) importDeps.setExitCode(EXIT_FAILURE);
+    });
 
   program.addCommand(
     importCommand(importDeps.load, {

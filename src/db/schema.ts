@@ -23,6 +23,30 @@ export interface UsersTable {
   /** At most one address; it receives nothing but its confirmation until email_verified_at is set. */
   email: Generated<string | null>;
   email_verified_at: Generated<Date | null>;
+  /** An open recovery request exists: a sign-in cancels it (src/recovery/recovery.ts). */
+  recovery_pending: Generated<boolean>;
+}
+
+export type RecoveryStatus = 'requested' | 'waiting' | 'ready' | 'completed' | 'cancelled' | 'expired';
+
+export interface RecoveryRequestsTable {
+  id: Generated<string>;
+  user_id: string;
+  mode: 'admin' | 'self';
+  status: RecoveryStatus;
+  reason: string;
+  opened_by: string | null;
+  approved_by: string | null;
+  created_at: Timestamp;
+  approved_at: Timestamp | null;
+  wait_ends_at: Timestamp | null;
+  enrollment_link_id: string | null;
+  link_delivery: 'email' | 'admin' | null;
+  link_issued_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
 }
 
 export type RolloutMode = 'optional' | 'encouraged' | 'required';
@@ -206,6 +230,26 @@ export interface AuditEventsTable {
   user_agent: string | null;
   request_id: string | null;
   details: ColumnType<Record<string, unknown>, string, never>;
+  /** The writing transaction's id (xid8, as text): which checkpoint covers the row. Set by the database. */
+  txid: ColumnType<string, never, never>;
+}
+
+export interface AuditCheckpointsTable {
+  seq: ColumnType<number, number, never>;
+  created_at: Timestamp;
+  /** Covers the audit rows with txid_from <= txid < txid_to (xid8 as text). */
+  txid_from: string;
+  txid_to: string;
+  row_count: number;
+  first_row_id: number | null;
+  last_row_id: number | null;
+  /** One `id:sha256` line per covered row, in id order: names the row that no longer matches. */
+  row_digests: string;
+  rows_hash: string;
+  prev_hash: string;
+  hash: string;
+  key_id: string;
+  signature: string;
 }
 
 export interface RateLimitsTable {
@@ -257,6 +301,8 @@ export interface Database {
   ceremonies: CeremoniesTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  recovery_requests: RecoveryRequestsTable;
   rate_limits: RateLimitsTable;
   notifications: NotificationsTable;
   remembered_devices: RememberedDevicesTable;
@@ -277,4 +323,5 @@ export type AuditEvent = Selectable<AuditEventsTable>;
 export type RememberedDevice = Selectable<RememberedDevicesTable>;
 export type Group = Selectable<GroupsTable>;
 export type EnrollmentLink = Selectable<EnrollmentLinksTable>;
+export type RecoveryRequest = Selectable<RecoveryRequestsTable>;
 export type Notification = Selectable<NotificationsTable>;

@@ -40,6 +40,19 @@ interface Parts {
 
 const SECURE_ACCOUNT = 'sign in and review your passkeys, authenticator app and sessions on your account page, remove anything you do not recognise, and change your password if you have one.';
 
+const CANCEL_HINT = 'No administrator can see your passkeys, codes or password, or skip the wait.';
+
+const cancelReasons: Record<string, string> = {
+  signed_in: ' because you signed in',
+  by_user: ' by you',
+  by_admin: ' by an administrator',
+};
+
+function whenText(value: unknown): string {
+  const date = typeof value === 'string' ? new Date(value) : null;
+  return date && !Number.isNaN(date.getTime()) ? formatWhen(date) : 'the waiting period';
+}
+
 /**
  * The words of each notification. Only what the payload and row say, and none of it secret: the
  * payloads carry ids, kinds, labels and counts, never codes, secrets or tokens.
@@ -115,6 +128,51 @@ function partsOf(kind: NotificationKind, payload: Record<string, unknown>): Part
       }
       return { subject: 'Your email address is confirmed', happened: 'This address now receives the security notifications of your account.', ifNotYou: SECURE_ACCOUNT };
     }
+    case 'recovery_requested':
+      return {
+        subject: 'Account recovery was requested for your account',
+        happened:
+          payload.mode === 'self'
+            ? `Someone asked to recover your account because every way to sign in was lost. Unless it is cancelled, a link to set up a new passkey will be sent to this address after ${whenText(payload.waitEndsAt)}; then every current way to sign in stops working.`
+            : 'An administrator opened a request to recover your account because every way to sign in was lost. A second administrator must approve it; then a waiting period starts.',
+        ifNotYou: `sign in now (any successful sign-in cancels the recovery) or cancel it on your account page, and tell your administrator. ${CANCEL_HINT}`,
+      };
+    case 'recovery_approved':
+      return {
+        subject: 'Account recovery was approved for your account',
+        happened: `A second administrator approved the recovery of your account. Unless it is cancelled, after ${whenText(payload.waitEndsAt)} a single-use link to set up a new passkey will be issued, and then every current way to sign in stops working and every session ends.`,
+        ifNotYou: `sign in now (any successful sign-in cancels the recovery) or cancel it on your account page, and tell your administrator. ${CANCEL_HINT}`,
+      };
+    case 'recovery_cancelled':
+      return {
+        subject: 'Account recovery was cancelled',
+        happened: `The recovery of your account was cancelled${cancelReasons[String(payload.reason)] ?? ''}. Your current ways to sign in keep working.`,
+        ifNotYou: 'nothing changed on your account; if you did not expect a recovery at all, tell your administrator.',
+      };
+    case 'recovery_completed':
+      return {
+        subject: 'Your account was recovered',
+        happened: 'A new passkey was set up through a recovery link. Every earlier way to sign in was removed and every earlier session ended.',
+        ifNotYou: 'someone else now holds your account: contact your administrator at once.',
+      };
+    case 'passkey_required':
+      return {
+        subject: 'A passkey will be required to sign in',
+        happened: `From ${whenText(payload.deadline)} you will need a passkey to sign in to your account. Add one on your account page before then.`,
+        ifNotYou: 'this is a policy of your organization, not something you did: add a passkey on your account page, or ask your administrator.',
+      };
+    case 'account_disabled':
+      return {
+        subject: 'Your account was disabled',
+        happened: 'An administrator disabled your account: it cannot sign in, and every session ended.',
+        ifNotYou: 'ask your administrator why.',
+      };
+    case 'account_enabled':
+      return {
+        subject: 'Your account was enabled again',
+        happened: 'An administrator enabled your account again: it can sign in with its existing ways to sign in.',
+        ifNotYou: 'if you did not expect this, tell your administrator.',
+      };
   }
 }
 
@@ -144,6 +202,20 @@ export function renderEmailConfirmation(
       ['Address', input.clientAddress ?? 'unknown'],
     ],
     'If you did not ask for this, ignore this message: the address is not added without the code. Never tell the code to anyone.',
+  );
+}
+
+/**
+ * The recovery link itself: sent straight to the confirmed address (never queued in the outbox,
+ * which must not hold a token), once, when the wait is over.
+ */
+export function renderRecoveryLink(input: { url: string; expiresInMinutes: number; when: Date }, settings: MessageSettings): MailMessage {
+  return compose(
+    settings,
+    'Your account recovery link',
+    `The waiting period of your account recovery is over. Open this link to set up a new passkey:\n${input.url}\nIt works once, for ${input.expiresInMinutes} minutes. When you use it, every earlier way to sign in is removed and every earlier session ends.`,
+    [['When', formatWhen(input.when)]],
+    'If you did not ask for this, do not open the link: tell your administrator. Never forward this message.',
   );
 }
 

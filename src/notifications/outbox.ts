@@ -12,7 +12,14 @@ export type NotificationKind =
   | 'second_factor_throttled'
   | 'email_changed'
   | 'totp_retired'
-  | 'passkey_upgraded';
+  | 'passkey_upgraded'
+  | 'recovery_requested'
+  | 'recovery_approved'
+  | 'recovery_cancelled'
+  | 'recovery_completed'
+  | 'passkey_required'
+  | 'account_disabled'
+  | 'account_enabled';
 
 export const notificationKinds: readonly NotificationKind[] = [
   'factor_added',
@@ -26,6 +33,13 @@ export const notificationKinds: readonly NotificationKind[] = [
   'email_changed',
   'totp_retired',
   'passkey_upgraded',
+  'recovery_requested',
+  'recovery_approved',
+  'recovery_cancelled',
+  'recovery_completed',
+  'passkey_required',
+  'account_disabled',
+  'account_enabled',
 ];
 
 /** Where the change came from: the message says which address and browser, so a stranger's change stands out. */

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { recordAudit } from '../audit/audit.ts';
 import { addSeconds, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -105,7 +106,16 @@ async function deliverOne(deps: DeliveryDeps, mailer: Mailer, row: Notification,
     const reason = error instanceof MailError ? error.reason : 'mail_failed';
     const now = deps.clock.now();
     if (row.attempts >= rules.maxAttempts) {
-      await deps.db.updateTable('notifications').set({ failed_at: now, last_error: reason }).where('id', '=', row.id).execute();
+      // Giving up is a security-relevant fact (the user was not told something): audited with it.
+      await deps.db.transaction().execute(async (trx) => {
+        await trx.updateTable('notifications').set({ failed_at: now, last_error: reason }).where('id', '=', row.id).execute();
+        await recordAudit(trx, { now, clientAddress: null, userAgent: 'latch-notification-worker', requestId: null }, {
+          action: 'notification.given_up',
+          outcome: 'failure',
+          subjectUserId: row.user_id,
+          details: { notificationId: row.id, kind: row.kind, attempts: row.attempts, reason },
+        });
+      });
       deps.logger.warn('notification given up', { notificationId: row.id, kind: row.kind, attempts: row.attempts, reason });
       return 'gaveUp';
     }

@@ -134,7 +134,7 @@ export async function lookUpSession(
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
-    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at'])
+    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'])
     .where('sessions.token_hash', '=', hashSessionToken(keyring, token))
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.idle_expires_at', '>', now)
@@ -142,7 +142,7 @@ export async function lookUpSession(
     .executeTakeFirst();
   if (!row || row.user_status !== 'active') return null;
 
-  const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, is_admin, email, email_verified_at, ...sessionColumns } = row;
+  const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, is_admin, email, email_verified_at, recovery_pending, ...sessionColumns } = row;
   let session: Session = sessionColumns;
   if (now.getTime() - session.last_seen_at.getTime() >= lastSeenWriteIntervalSeconds(lifetimes.idleSeconds) * 1000) {
     const idleExpiresAt = minDate(addSeconds(now, lifetimes.idleSeconds), session.absolute_expires_at);
@@ -167,6 +167,7 @@ export async function lookUpSession(
       is_admin,
       email,
       email_verified_at,
+      recovery_pending,
     },
   };
 }

@@ -3,6 +3,7 @@ import { setAdminRole } from '../../admin/users.ts';
 import type { EnrollmentLinkPurpose, User } from '../../db/schema.ts';
 import { consumeEnrollmentLink, findUsableEnrollmentLink } from '../../enrollment/links.ts';
 import { LatchError } from '../../errors.ts';
+import { completeRecovery } from '../../recovery/recovery.ts';
 import { findUserById } from '../../users/users.ts';
 import { finishPasskeyEnrollment, startPasskeyEnrollment } from '../../webauthn/registration.ts';
 import type { RelyingParty } from '../../webauthn/relying-party.ts';
@@ -52,6 +53,8 @@ export async function finishEnrollmentWithLink(
     // Only now, after the passkey verified: of two concurrent uses exactly one gets the link; the other rolls back.
     const used = await consumeEnrollmentLink(trx, deps.keyring, input.token, requester.now);
     if (!used || used.id !== link.id) throw new LatchError('enrollment_link_invalid');
+    // A recovery link: every old factor and session ends now, before the new session is made.
+    if (link.purpose === 'recovery') await completeRecovery(trx, requester, { link: used, newFactorId: outcome.value.factor.id });
     let user = await trx.selectFrom('users').selectAll().where('id', '=', link.user_id).forUpdate().executeTakeFirstOrThrow();
     if (user.status !== 'active') throw new LatchError('enrollment_link_invalid');
     if (link.purpose === 'admin') {

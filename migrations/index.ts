@@ -4,6 +4,7 @@ import * as signInEngine from './2026-11-23T01-sign-in-engine.ts';
 import * as organizations from './2026-11-27T01-organizations.ts';
 import * as notificationDelivery from './2026-11-27T15-notification-delivery.ts';
 import * as administration from './2026-11-27T12-administration.ts';
+import * as oidc from './2026-11-27T22-oidc.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T01-organizations': organizations,
   '2026-11-27T15-notification-delivery': notificationDelivery,
   '2026-11-27T12-administration': administration,
+  '2026-11-27T22-oidc': oidc,
 };

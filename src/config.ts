@@ -116,6 +116,8 @@ export const environmentSchema = z.object({
   LATCH_SHUTDOWN_TIMEOUT_SECONDS: secondsSchema(15),
   LATCH_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   LATCH_MAIL_FROM: z.string().min(3).max(254).optional(),
+  /** OpenID Connect refresh tokens: how many days one lives (each use rotates it); 7–30. */
+  LATCH_OIDC_REFRESH_DAYS: z.coerce.number().int().min(7, 'must be at least 7 days').max(30, 'must be at most 30 days').default(14),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -166,6 +168,8 @@ export interface Config {
   smtpUrl: string | null;
   /** The From of every message. */
   mailFrom: string;
+  /** The OpenID Connect provider (src/oidc/): its issuer is the primary origin + /oidc. */
+  oidc: { issuer: string; refreshTokenDays: number };
 }
 
 export class ConfigError extends Error {
@@ -269,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     smtpUrl: e.LATCH_SMTP_URL ?? null,
     mailFrom: e.LATCH_MAIL_FROM ?? `${e.LATCH_RP_NAME} <no-reply@${rpId}>`,
+    oidc: { issuer: `${origins[0]}/oidc`, refreshTokenDays: e.LATCH_OIDC_REFRESH_DAYS },
   };
 }
 

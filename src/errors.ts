@@ -50,6 +50,8 @@ export const errorCodes = {
   last_admin: { status: 409, message: 'This is the last administrator; promote another before demoting or disabling this one.' },
   /** An enrollment link that is unknown, used or expired: which of these is not said (the token is a bearer secret). */
   enrollment_link_invalid: { status: 400, message: 'This enrollment link is not valid: it was used already or has expired. Ask for a new one.' },
+  oidc_client_not_found: { status: 404, message: 'No such application.' },
+  oidc_interaction_invalid: { status: 400, message: 'This sign-in request for an app has expired or was already finished. Start again from the app.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
   database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },

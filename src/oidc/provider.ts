@@ -1,7 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { interactionPolicy } from 'oidc-provider';
+import { sessionLifetimes } from '../auth/requester.ts';
+import { signOut } from '../auth/manage/sessions.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
+import { sessionCookieSettings } from '../http/session-cookie.ts';
+import { lookUpSession } from '../sessions/sessions.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
@@ -25,8 +30,9 @@ export const ID_TOKEN_SECONDS = 60 * 60;
 export interface OidcDeps {
   db: Db;
   keyring: Keyring;
-  config: Pick<Config, 'oidc' | 'trustProxy'>;
+  config: Config;
   logger: Logger;
+  clock?: Clock;
 }
 
 /** The provider, rebuilt when the signing keys change (`latch oidc rotate-keys`, on any instance). */
@@ -70,6 +76,22 @@ export function createOidc(deps: OidcDeps): Oidc {
 /** Cookie signing keys for the provider's own cookies, derived from the keyring: nothing hard-coded, the same on every instance. */
 function cookieKeys(keyring: Keyring): string[] {
   return [createHmac('sha256', keyring.hmacKey).update('oidc-provider-cookies').digest('base64url')];
+}
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} · Latch</title><link rel="stylesheet" href="/styles.css"></head><body class="auth-page"><main class="card">${body}</main></body></html>`;
+
+async function logoutSource(ctx: any, form: string) {
+  ctx.type = 'html';
+  ctx.body = page(
+    'Sign out',
+    `<h1>Sign out of Latch?</h1><p>The app asked to sign you out. Signing out ends your Latch session here and the apps you signed in to with it.</p>${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout" class="button button-primary">Sign out</button> <button type="submit" form="op.logoutForm" class="button">Stay signed in</button></p>`,
+  );
+}
+
+async function postLogoutSuccessSource(ctx: any) {
+  ctx.type = 'html';
+  ctx.body = page('Signed out', '<h1>You are signed out</h1><p>You can close this page.</p>');
 }
 
 function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
@@ -132,7 +154,7 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
       revocation: { enabled: true },
       introspection: { enabled: true },
       backchannelLogout: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       userinfo: { enabled: true },
     },
     // Each use of a refresh token gives a new one; presenting a used one again revokes the whole
@@ -165,6 +187,19 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return clientSecretMatches(deps.keyring, this.clientSecret, actual);
   };
+  // RP-initiated logout: when the user confirms "sign out", their Latch session ends too, the way
+  // signing out on Latch does (the same flow); the apps they signed in to hear of it through the
+  // back-channel sweep (src/oidc/logout.ts).
+  provider.use(async (ctx: any, next: () => Promise<void>) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm' || !ctx.oidc?.params?.logout) return;
+    const token = ctx.cookies.get(sessionCookieSettings(deps.config).name, { signed: false });
+    if (!token) return;
+    const now = (deps.clock ?? systemClock).now();
+    const current = await lookUpSession(deps.db, deps.keyring, token, sessionLifetimes(deps.config), now);
+    if (!current) return;
+    await signOut(deps, { now, clientAddress: ctx.ip ?? null, userAgent: ctx.get('user-agent')?.slice(0, 512) || null, requestId: null, current });
+  });
   provider.on('server_error', (_ctx: unknown, error: Error) => deps.logger.error('oidc provider error', { errorName: error.name, message: error.message }));
   return provider;
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { errors } from 'oidc-provider';
 import type { Database } from '../db/schema.ts';
 import { clientMetadata } from './clients.ts';
 
@@ -70,8 +71,24 @@ export function createAdapterClass(db: Kysely<Database>) {
       return this.findWhere('user_code', userCode);
     }
 
+    /**
+     * Once, atomically: the provider reads a code or refresh token, checks it is unconsumed, then
+     * consumes it, so two parallel requests with the same one could both pass its check. Here only
+     * one UPDATE wins; the loser is a reuse: the whole grant is revoked and the request refused.
+     */
     async consume(id: string): Promise<void> {
-      await db.updateTable('oidc_payloads').set({ consumed_at: new Date() }).where('kind', '=', this.kind).where('id', '=', id).execute();
+      const consumed = await db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: new Date() })
+        .where('kind', '=', this.kind)
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      if (consumed || (this.kind !== 'RefreshToken' && this.kind !== 'AuthorizationCode')) return;
+      const row = await db.selectFrom('oidc_payloads').select('grant_id').where('kind', '=', this.kind).where('id', '=', id).executeTakeFirst();
+      if (row?.grant_id) await db.deleteFrom('oidc_payloads').where('grant_id', '=', row.grant_id).execute();
+      throw new errors.InvalidGrant(`${this.kind === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
     }
 
     async destroy(id: string): Promise<void> {

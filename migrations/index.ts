@@ -8,6 +8,7 @@ import * as rollout from './2026-11-27T20-rollout.ts';
 import * as adoptionDashboard from './2026-11-27T21-adoption-dashboard.ts';
 import * as auditCheckpoints from './2026-11-27T23-audit-checkpoints.ts';
 import * as recovery from './2026-11-27T23-recovery.ts';
+import * as oidc from './2026-11-27T22-oidc.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T21-adoption-dashboard': adoptionDashboard,
   '2026-11-27T23-audit-checkpoints': auditCheckpoints,
   '2026-11-27T23-recovery': recovery,
+  '2026-11-27T22-oidc': oidc,
 };

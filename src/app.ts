@@ -32,6 +32,8 @@ import { passkeyFlagRoutes } from './http/routes/passkey-flags.ts';
 import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { sessionRoutes } from './http/routes/session.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
+import { oidcProviderHandler, oidcRoutes } from './http/routes/oidc.ts';
+import { createOidc, OIDC_PATH } from './oidc/provider.ts';
 import { poolOf } from './db/database.ts';
 import { createMetrics } from './metrics/metrics.ts';
 
@@ -47,6 +49,7 @@ const clientPages: Record<string, string> = {
   '/continue': 'continue.html',
   '/enroll': 'enroll.html',
   '/admin': 'admin.html',
+  '/oidc-interaction': 'oidc-interaction.html',
 };
 
 /** The whole HTTP app as a pure function of its dependencies; tests drive it with `app.request()`. */
@@ -95,6 +98,12 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminAdoptionRoutes(deps));
   app.route('/', enrollmentLinkRoutes(deps));
   app.route('/', recoveryRoutes(deps));
+  // The OpenID Connect provider: its protocol endpoints under /oidc (its own Node handler, outside
+  // the /api gate), its interaction API beside the other routes.
+  const oidc = deps.oidc ?? createOidc(deps);
+  app.route('/', oidcRoutes(deps, oidc));
+  app.all(OIDC_PATH, oidcProviderHandler(oidc));
+  app.all(`${OIDC_PATH}/*`, oidcProviderHandler(oidc));
   mountApiDocs(app);
 
   app.all('/api/*', (c) => errorResponse(c, 'not_found'));

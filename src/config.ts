@@ -119,6 +119,8 @@ export const environmentSchema = z.object({
   LATCH_RECOVERY_WAIT_HOURS: z.coerce.number().min(1).max(24 * 30).default(24),
   LATCH_SELF_RECOVERY: z.enum(['off', 'email']).default('off'),
   LATCH_SELF_RECOVERY_WAIT_HOURS: z.coerce.number().min(1).max(24 * 30).default(72),
+  /** OpenID Connect refresh tokens: how many days one lives (each use rotates it); 7–30. */
+  LATCH_OIDC_REFRESH_DAYS: z.coerce.number().int().min(7, 'must be at least 7 days').max(30, 'must be at most 30 days').default(14),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -174,6 +176,8 @@ export interface Config {
    * link; self-service by email is off unless LATCH_SELF_RECOVERY=email.
    */
   recovery: { waitHours: number; selfService: 'off' | 'email'; selfServiceWaitHours: number };
+  /** The OpenID Connect provider (src/oidc/): its issuer is the primary origin + /oidc. */
+  oidc: { issuer: string; refreshTokenDays: number };
 }
 
 export class ConfigError extends Error {
@@ -278,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     smtpUrl: e.LATCH_SMTP_URL ?? null,
     mailFrom: e.LATCH_MAIL_FROM ?? `${e.LATCH_RP_NAME} <no-reply@${rpId}>`,
     recovery: { waitHours: e.LATCH_RECOVERY_WAIT_HOURS, selfService: e.LATCH_SELF_RECOVERY, selfServiceWaitHours: e.LATCH_SELF_RECOVERY_WAIT_HOURS },
+    oidc: { issuer: `${origins[0]}/oidc`, refreshTokenDays: e.LATCH_OIDC_REFRESH_DAYS },
   };
 }
 

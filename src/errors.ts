@@ -59,6 +59,8 @@ export const errorCodes = {
   recovery_not_allowed: { status: 409, message: 'A recovery cannot be opened for this account.' },
   recovery_state: { status: 409, message: 'This recovery request is not at a step that allows that.' },
   recovery_waiting: { status: 409, message: 'The waiting period of this recovery has not ended yet (waitEndsAt).' },
+  oidc_client_not_found: { status: 404, message: 'No such application.' },
+  oidc_interaction_invalid: { status: 400, message: 'This sign-in request for an app has expired or was already finished. Start again from the app.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is not ready.' },
   database_unavailable: { status: 503, message: 'The service is briefly unavailable. Try again in a moment.' },

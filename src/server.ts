@@ -14,6 +14,9 @@ import { startNotificationWorker } from './notifications/worker.ts';
 import { startAuditCheckpointer } from './audit/checkpoints.ts';
 import { startRecoveryWorker } from './recovery/recovery.ts';
 import { mailerFor } from './notifications/transport.ts';
+import { deleteExpiredOidcPayloads } from './oidc/adapter.ts';
+import { endGrantsOfEndedSessions } from './oidc/logout.ts';
+import { createOidc } from './oidc/provider.ts';
 
 export interface RunningServer {
   url: string;
@@ -27,6 +30,8 @@ export interface RunningServer {
 }
 
 const CEREMONY_SWEEP_MS = 10 * 60 * 1000;
+/** How soon an app hears (back-channel logout) that the user's Latch session ended; their tokens stop at once regardless. */
+const OIDC_LOGOUT_SWEEP_MS = 5 * 1000;
 /**
  * Node's limit on the request line plus headers (its default, stated): a request with more (say,
  * a pile of cookies) is refused with 431 before any of our code runs.
@@ -49,7 +54,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { db, keyring } = await openDatabaseAndKeys(config, logger);
 
   if (options.migrate !== false) await migrateToLatest(db);
-  const app = createApp({ db, config, keyring, clock, logger, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
+  const oidc = createOidc({ db, keyring, config, logger });
+  const app = createApp({ db, config, keyring, clock, logger, oidc, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
 
   const { timeouts } = config;
   const server = await new Promise<ServerType>((resolveServer, rejectServer) => {
@@ -81,8 +87,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const sweep = setInterval(() => {
     deleteStaleCeremonies(db, clock.now()).catch((error: Error) => logger.warn('ceremony sweep failed', { errorName: error.name }));
     deleteExpiredRateLimits(db, clock.now()).catch((error: Error) => logger.warn('rate-limit sweep failed', { errorName: error.name }));
+    deleteExpiredOidcPayloads(db, new Date()).catch((error: Error) => logger.warn('oidc sweep failed', { errorName: error.name }));
   }, CEREMONY_SWEEP_MS);
   sweep.unref();
+  // Ended Latch sessions reach the apps: grants deleted, back-channel logout sent (src/oidc/logout.ts).
+  const oidcLogout = setInterval(() => {
+    endGrantsOfEndedSessions({ db, logger }, oidc).catch((error: Error) => logger.warn('oidc logout sweep failed', { errorName: error.name }));
+  }, OIDC_LOGOUT_SWEEP_MS);
+  oidcLogout.unref();
   const notificationWorker = startNotificationWorker({ db, config, clock, logger });
   // Every instance runs it; an advisory lock and the checkpoint's unique number let one win each minute.
   const auditCheckpointer = startAuditCheckpointer({ db, keyring, clock, logger });
@@ -97,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     db,
     async close() {
       clearInterval(sweep);
+      clearInterval(oidcLogout);
       const closed = new Promise<void>((resolveClose) => httpServer.close(() => resolveClose()));
       // A keep-alive connection goes idle once its request is answered: close it then, not after keepAliveTimeout.
       const closeIdle = setInterval(() => httpServer.closeIdleConnections(), 50);

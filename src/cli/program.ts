@@ -6,6 +6,7 @@ import { openCliContext, type CliContext } from './context.ts';
 import { createAdminCommand } from './create-admin.ts';
 import { importCommand, type LoadImportDeps } from './import-command.ts';
 import { addGroupMembersCommand, createGroupCommand, listGroupsCommand, removeGroupMembersCommand, setGroupPolicyCommand } from './groups.ts';
+import { createClientCommand, deleteClientCommand, listClientsCommand, listKeysCommand, rotateKeysCommand, type CreateClientOptions } from './oidc.ts';
 import { setRoleCommand } from './roles.ts';
 import { statsCommand } from './stats.ts';
 import { auditCheckpointCommand, auditVerifyCommand } from './audit.ts';
@@ -87,6 +88,41 @@ export function buildProgram(
     .argument('<username...>')
     .description('remove users from a group')
     .action((group: string, usernames: string[]) => withContext((context) => removeGroupMembersCommand(context, group, usernames)));
+
+  const oidc = program.command('oidc').description('OpenID Connect: the apps that sign in with Latch, and the signing keys');
+  const clients = oidc.command('clients').description('registered applications (client id, secret shown once, redirect URIs matched exactly)');
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  clients
+    .command('create')
+    .description('register an app; prints its client_id and (for a confidential client) its client_secret, once')
+    .requiredOption('--name <name>', 'the name users see on the consent screen')
+    .option('--redirect-uri <uri>', 'an exact redirect URI (repeat for more)', collect)
+    .option('--post-logout-redirect-uri <uri>', 'where RP-initiated logout may return (repeat for more)', collect)
+    .option('--public', 'a public client (SPA, native app): no secret, PKCE required')
+    .option('--first-party', 'skip the consent screen (your own app)')
+    .addOption(new Option('--grant <grant>', 'an allowed grant (repeat; default authorization_code and refresh_token)').choices(['authorization_code', 'refresh_token', 'client_credentials']).argParser(collect))
+    .option('--scope <scopes>', 'allowed scopes, space-separated (default: openid profile email offline_access)')
+    .option('--backchannel-logout-uri <uri>', 'where Latch POSTs an OpenID Connect back-channel logout token when the user\'s session ends')
+    .action((options: CreateClientOptions) => withContext((context) => createClientCommand(context, options)));
+  clients
+    .command('list')
+    .option('--json', 'as JSON')
+    .description('list the registered apps')
+    .action((options: { json?: boolean }) => withContext((context) => listClientsCommand(context, options)));
+  clients
+    .command('delete')
+    .argument('<client-id>')
+    .description('delete an app; its grants and tokens end')
+    .action((clientId: string) => withContext((context) => deleteClientCommand(context, clientId)));
+  oidc
+    .command('rotate-keys')
+    .description('add a new current signing key; the replaced one stays in the JWKS until the tokens it signed have expired')
+    .addOption(new Option('--alg <alg>', 'the key type').choices(['ES256', 'RS256']).default('ES256'))
+    .action((options: { alg?: string }) => withContext((context) => rotateKeysCommand(context, options)));
+  oidc
+    .command('keys')
+    .description('list the signing keys: current, retiring (still published), retired')
+    .action(() => withContext((context) => listKeysCommand(context)));
 
   program
     .command('stats')

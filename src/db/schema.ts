@@ -311,6 +311,43 @@ export interface Database {
   passkey_exemptions: PasskeyExemptionsTable;
   enrollment_links: EnrollmentLinksTable;
   user_rollout: UserRolloutTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_signing_keys: OidcSigningKeysTable;
+  oidc_clients: OidcClientsTable;
+}
+
+/** oidc-provider's adapter storage (src/oidc/adapter.ts). */
+export interface OidcPayloadsTable {
+  kind: string;
+  id: string;
+  payload: Record<string, unknown>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  latch_session_id: string | null;
+  expires_at: Timestamp | null;
+  consumed_at: Timestamp | null;
+}
+
+export interface OidcSigningKeysTable {
+  kid: string;
+  alg: 'ES256' | 'RS256';
+  public_jwk: Record<string, unknown>;
+  private_sealed: string;
+  /** The keyring key that sealed the private key. */
+  key_id: string;
+  created_at: Timestamp;
+  retire_after: Timestamp | null;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  name: string;
+  /** oidc-provider client metadata (redirect_uris, grant_types, …); client_secret is the keyed hash. */
+  metadata: Record<string, unknown>;
+  secret_hash: string | null;
+  first_party: boolean;
+  created_at: Timestamp;
 }
 
 export type User = Selectable<UsersTable>;

@@ -9,6 +9,7 @@ import type { Session, User } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionCookieSettings } from './session-cookie.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { Oidc } from '../oidc/provider.ts';
 
 /** Everything the app is a function of. Tests pass a fake clock and a fresh database. */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   logger: Logger;
   /** Prometheus metrics; created by createApp when LATCH_METRICS=true unless passed. */
   metrics?: Metrics | null;
+  /** The OpenID Connect provider; created by createApp unless passed (instances share one database either way). */
+  oidc?: Oidc;
 }
 
 export interface AppEnv {

@@ -59,3 +59,34 @@ export function stepUpAssurance(proof: StepUpProof): StepUpAssurance {
 function passkeyAssurance(userVerified: boolean): Pick<SessionProof, 'amr' | 'aal' | 'phishingResistant'> {
   return userVerified ? { amr: ['passkey', 'uv'], aal: 2, phishingResistant: true } : { amr: ['passkey'], aal: 1, phishingResistant: false };
 }
+
+/**
+ * OpenID Connect `acr` values Latch issues, weakest to strongest. `phishing-resistant` is a
+ * session proven with a passkey that verified the user (AAL2 and phishing-resistant); `aal2` any
+ * other two-factor session; `aal1` one factor.
+ */
+export const ACR = {
+  aal1: 'urn:latch:acr:aal1',
+  aal2: 'urn:latch:acr:aal2',
+  phishingResistant: 'urn:latch:acr:phishing-resistant',
+} as const;
+export const ACR_VALUES = [ACR.phishingResistant, ACR.aal2, ACR.aal1] as const;
+
+/**
+ * What a session's proof is worth to an app, in OpenID Connect terms: `acr` from the assurance
+ * above, and `amr` in RFC 8176 values — a passkey is a hardware-bound key (`hwk`) with a presence
+ * test (`user`), `pwd` a password, `otp` an authenticator or backup code, and `mfa` when two
+ * factors were proven (a passkey with user verification counts as two: possession + PIN/biometric;
+ * RFC 8176 has no value saying which of PIN or biometric the authenticator used, so neither is claimed).
+ */
+export function oidcAuthenticationContext(session: { amr: readonly string[]; aal: number; phishingResistant: boolean }): { acr: string; amr: string[] } {
+  const amr = new Set<string>();
+  for (const method of session.amr) {
+    if (method === 'passkey') amr.add('hwk').add('user');
+    else if (method === 'pwd') amr.add('pwd');
+    else if (method === 'otp' || method === 'backup_code') amr.add('otp');
+  }
+  if (session.aal >= 2) amr.add('mfa');
+  const acr = session.phishingResistant && session.aal >= 2 ? ACR.phishingResistant : session.aal >= 2 ? ACR.aal2 : ACR.aal1;
+  return { acr, amr: [...amr] };
+}

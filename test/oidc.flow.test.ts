@@ -1,0 +1,105 @@
+import * as client from 'openid-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './helpers/app.ts';
+import { signedUpUser } from './helpers/passkeys.ts';
+import { signUpWithTotp } from './helpers/fallback.ts';
+import { authorize, ISSUER, registerClient, serveLatch, verifyJwt } from './helpers/oidc.ts';
+
+describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () => {
+  let t: TestApp;
+  let latch: Awaited<ReturnType<typeof serveLatch>>;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    // The provider stamps tokens with the system clock; Latch's clock starts at the same time.
+    t.clock.set(new Date());
+    latch = await serveLatch(t);
+  });
+
+  async function jwks() {
+    const response = await latch.browser().get('/oidc/jwks');
+    return response.body as { keys: Array<Record<string, any>> };
+  }
+
+  it('discovery names the issuer, ES256, the acr values and S256 PKCE', async () => {
+    const response = await latch.browser().get('/oidc/.well-known/openid-configuration');
+    expect(response.status).toBe(200);
+    expect(response.body.issuer).toBe(ISSUER);
+    expect(response.body.id_token_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'RS256']));
+    expect(response.body.acr_values_supported).toContain('urn:latch:acr:phishing-resistant');
+    expect(response.body.code_challenge_methods_supported).toEqual(['S256']);
+    const keys = await jwks();
+    expect(keys.keys.some((key) => key.alg === 'ES256')).toBe(true);
+    expect(keys.keys.every((key) => key.d === undefined)).toBe(true);
+  });
+
+  it('a public client signs in a passkey user: the ID token verifies against the JWKS and says hwk/user/mfa, phishing-resistant', async () => {
+    const { client: registered } = await registerClient(t, { public: true });
+    const config = await latch.relyingParty(registered.clientId, null);
+    const browser = latch.browser();
+    const { user } = await signedUpUser(t, {}, browser);
+
+    const flow = await authorize(config, browser);
+    expect(flow.interactionUrl).toMatch(/^\/oidc-interaction\?uid=/);
+    const answer = await flow.login();
+    expect(answer.status).toBe(200);
+    const callback = await flow.callback(answer.body.location);
+    expect(callback.origin + callback.pathname).toBe('https://app.example.com/callback');
+    const tokens = await flow.redeem(callback);
+
+    const { header, claims } = verifyJwt(tokens.id_token!, await jwks());
+    expect(header.alg).toBe('ES256');
+    expect(claims.iss).toBe(ISSUER);
+    expect(claims.sub).toBe(user.id);
+    expect(claims.aud).toBe(registered.clientId);
+    expect(claims.acr).toBe('urn:latch:acr:phishing-resistant');
+    expect(claims.amr).toEqual(expect.arrayContaining(['hwk', 'user', 'mfa']));
+    expect(typeof claims.auth_time).toBe('number');
+    expect(tokens.expires_in).toBeLessThanOrEqual(15 * 60);
+
+    const info = await client.fetchUserInfo(config, tokens.access_token, user.id);
+    expect(info.preferred_username).toBe(user.username);
+  });
+
+  it('a password + TOTP user gets pwd/otp/mfa and aal2, not phishing-resistant', async () => {
+    const { client: registered, clientSecret } = await registerClient(t);
+    const config = await latch.relyingParty(registered.clientId, clientSecret);
+    const browser = latch.browser();
+    await signUpWithTotp(t, browser);
+
+    const flow = await authorize(config, browser);
+    const answer = await flow.login();
+    const tokens = await flow.redeem(await flow.callback(answer.body.location));
+    const { claims } = verifyJwt(tokens.id_token!, await jwks());
+    expect(claims.acr).toBe('urn:latch:acr:aal2');
+    expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+    expect(claims.amr).not.toContain('hwk');
+  });
+
+  it('without a Latch session the interaction answers unauthenticated (the page sends the browser to sign in)', async () => {
+    const { client: registered } = await registerClient(t, { public: true });
+    const config = await latch.relyingParty(registered.clientId, null);
+    const flow = await authorize(config, latch.browser());
+    const answer = await flow.login();
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.code).toBe('unauthenticated');
+  });
+
+  it('a public client must use PKCE', async () => {
+    const { client: registered } = await registerClient(t, { public: true });
+    const config = await latch.relyingParty(registered.clientId, null);
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: 'https://app.example.com/callback', scope: 'openid', state: 'x' });
+    const response = await latch.browser().get(url.href);
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('invalid_request');
+  });
+
+  it('redirect URIs are matched exactly', async () => {
+    const { client: registered } = await registerClient(t, { public: true });
+    const config = await latch.relyingParty(registered.clientId, null);
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: 'https://app.example.com/callback/', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const response = await latch.browser().get(url.href);
+    expect(response.status).toBe(400);
+  });
+});

@@ -30,7 +30,7 @@ describe('remembered devices: a stolen password is not enough elsewhere', () => 
     await signOut(browser);
     const response = await browser.post('/api/signin/password', { username: user.username, password: user.password });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ user: expect.objectContaining({ id: user.userId }) });
+    expect(response.body).toEqual({ user: expect.objectContaining({ id: user.userId }), rollout: null });
     expect((await browser.get('/api/session')).body.session).toMatchObject({ aal: 2, amr: ['pwd', 'remembered_device'], phishingResistant: false });
     const session = await t.db.selectFrom('sessions').select('remembered_device_id').where('user_id', '=', user.userId).where('revoked_at', 'is', null).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
     expect(session.remembered_device_id).not.toBeNull();

@@ -4,7 +4,6 @@ import type { DeferredWrites } from '../audit/deferred-writes.ts';
 import type { Database, User } from '../db/schema.ts';
 import { notificationInsert, queueNotification } from '../notifications/outbox.ts';
 import { signInAssurance, type SignInProof } from '../policy/assurance.ts';
-import { LatchError } from '../errors.ts';
 import { loadRolloutFacts, passkeySignInCount, retireTotp, totpRetirementDue, type TotpRetirementFacts } from '../groups/rollout.ts';
 import { decideRollout, isFallbackSignIn, PASSKEY_REQUIRED, type RolloutOutcome } from '../policy/rollout.ts';
 import { createSession, prepareSession, revokeSession, type SessionRolloutMarks } from '../sessions/sessions.ts';
@@ -32,7 +31,7 @@ export async function completeSignIn(
    * the request's other writes and go to the database in one statement before the commit.
    */
   deferred?: DeferredWrites,
-): Promise<EstablishedSession & { rollout: RolloutOutcome }> {
+): Promise<EstablishedSession & { rollout: RolloutOutcome; retirement: TotpRetirementDue | null }> {
   const proof = signInAssurance(input.proof);
   // A sign-in during a recovery's wait cancels it (the user still has a way in, or it was not theirs).
   // Conditional on the flag of the user row every sign-in has already read: no statement otherwise,
@@ -64,33 +63,52 @@ export async function completeSignIn(
     now: requester.now,
     from: requester,
   });
-  if (input.proof.method === 'passkey' && input.retirement) await countPasskeySignIn(trx, requester, input.user.id, input.retirement, deferred);
+  const retirement = input.proof.method === 'passkey' && input.retirement ? await countPasskeySignIn(trx, input.user.id, input.retirement, deferred) : null;
   if (deferred) {
     const { insert, ...established } = prepareSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester, marks);
     deferred.add(insert);
     deferred.audit({ ...audit, sessionId: established.session.id });
     deferred.add(notificationInsert(trx, notification(established.session.id)));
-    return { ...established, rollout };
+    return { ...established, rollout, retirement };
   }
   const established = await createSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester, marks);
   await recordAudit(trx, requester, { ...audit, sessionId: established.session.id });
   await queueNotification(trx, notification(established.session.id));
-  return { ...established, rollout };
+  return { ...established, rollout, retirement };
 }
 
 /**
- * Counts a passkey sign-in (with the request's other writes when deferred) and, on the sign-in
- * that reaches the user's groups' threshold, retires their TOTP. Only that one sign-in pays the
- * revocation's statements; every other one costs nothing but a row in the deferred write.
+ * Counts a passkey sign-in with the request's other writes (no round trip of its own) and says
+ * whether this sign-in reached the user's groups' threshold. The retirement itself runs after the
+ * sign-in commits (`retireTotpAfterSignIn`): inside it, two sign-ins with two passkeys would each
+ * hold their passkey's lock and wait for the other's in revokeFactor (a deadlock).
  */
-async function countPasskeySignIn(trx: Transaction<Database>, requester: Requester, userId: string, facts: TotpRetirementFacts, deferred?: DeferredWrites) {
+async function countPasskeySignIn(trx: Transaction<Database>, userId: string, facts: TotpRetirementFacts, deferred?: DeferredWrites): Promise<TotpRetirementDue | null> {
   if (deferred) deferred.add(passkeySignInCount(trx, userId));
   else await passkeySignInCount(trx, userId).execute();
-  if (!totpRetirementDue(facts)) return;
+  return totpRetirementDue(facts) ? { userId, totpFactorId: facts.totpFactorId!, passkeySignIns: facts.passkeySignIns + 1 } : null;
+}
+
+/** A TOTP the passkey sign-in found due for retirement. */
+export interface TotpRetirementDue {
+  userId: string;
+  totpFactorId: string;
+  passkeySignIns: number;
+}
+
+/**
+ * Retires the TOTP a passkey sign-in found due, in its own transaction after the sign-in's (the
+ * revocation and its audit row and notification commit together). A failure here leaves the
+ * sign-in standing and the TOTP active; the next passkey sign-in (the count stays at or past the
+ * threshold) tries again.
+ */
+export async function retireTotpAfterSignIn(deps: AuthDeps, requester: Requester, due: TotpRetirementDue | null): Promise<void> {
+  if (!due) return;
   try {
-    await retireTotp(trx, requester, { userId, totpFactorId: facts.totpFactorId!, passkeySignIns: facts.passkeySignIns + 1 });
-  } catch (error) {
-    // Removed meanwhile (by the user or an admin): nothing left to retire, and the sign-in stands.
-    if (!(error instanceof LatchError && error.code === 'factor_not_found')) throw error;
+    await deps.db.transaction().execute((trx) => retireTotp(trx, requester, due));
+  } catch {
+    // `factor_not_found`: removed meanwhile (by the user, an admin, or a concurrent sign-in's
+    // retirement). Anything else (the database went away) must not turn a committed sign-in into
+    // an error either: the TOTP stays active and the next passkey sign-in retires it.
   }
 }

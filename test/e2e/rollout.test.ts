@@ -49,6 +49,18 @@ describeInBrowser('passkey rollout journeys', () => {
     await expectAccountPage(page);
     await expect.poll(async () => (await db.selectFrom('user_rollout').select('invite_skipped_at').where('user_id', '=', userId).executeTakeFirst())?.invite_skipped_at ?? null).not.toBeNull();
 
+    // Required in 10 days: the invitation counts the days down (a skip does not silence it).
+    const coming = new Date(env.latch.clock.now().getTime() + 10 * 24 * 3600 * 1000);
+    await db.updateTable('groups').set({ rollout_mode: 'required', passkey_deadline: coming }).where('id', '=', group.id).execute();
+    await signOut(page);
+    await signInWithPasswordAndCode(page, env.latch, user);
+    await expectView(page, 'invite');
+    expect(await page.locator('#invite-deadline').textContent()).toMatch(/requires a passkey from .*: 10 days left\./);
+    await screenshot(page, 'sign-in-passkey-deadline-coming');
+    await expectAccessible(page, 'sign-in: a passkey is required soon');
+    await page.getByRole('button', { name: 'Not now' }).click();
+    await expectAccountPage(page);
+
     // Required, deadline passed: the next sign-in is restricted.
     const deadline = env.latch.clock.now();
     await db.updateTable('groups').set({ rollout_mode: 'required', passkey_deadline: deadline }).where('id', '=', group.id).execute();

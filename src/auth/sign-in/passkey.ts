@@ -2,7 +2,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { User } from '../../db/schema.ts';
 import { finishPasskeyAssertion, startPasskeySignIn } from '../../webauthn/authentication.ts';
 import type { RelyingParty } from '../../webauthn/relying-party.ts';
-import { completeSignIn } from '../complete-sign-in.ts';
+import { completeSignIn, retireTotpAfterSignIn } from '../complete-sign-in.ts';
 import { runPasskeyCeremony } from '../passkey-ceremony.ts';
 import type { AuthDeps, EstablishedSession, Requester } from '../requester.ts';
 
@@ -18,11 +18,14 @@ export async function signInWithPasskey(
   requester: Requester,
   input: { ceremonyId: string; response: AuthenticationResponseJSON },
 ): Promise<{ user: User; established: EstablishedSession }> {
-  return runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx, deferred) => {
+  const signedIn = await runPasskeyCeremony(deps, requester, 'passkey.signin', async (trx, deferred) => {
     const outcome = await finishPasskeyAssertion(trx, deps.keyring, rp, input, { kind: 'passkey_signin' }, requester.now, requester, deferred);
     if (!outcome.ok) return outcome;
     const { user, factor, userVerified, retirement } = outcome.value;
     const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'passkey', passkeyFactorId: factor.id, userVerified }, retirement }, deferred);
     return { ok: true, value: { result: { user, established }, userId: user.id, factorId: factor.id, sessionId: established.session.id, details: { userVerified } } };
   });
+  // The group's TOTP retirement, when this sign-in reached it: after the commit (see completeSignIn).
+  await retireTotpAfterSignIn(deps, requester, signedIn.established.retirement);
+  return signedIn;
 }

@@ -124,6 +124,21 @@ describe('forward-auth', () => {
     }
   });
 
+  it('forward-auth.restricted-session: a session the passkey rollout restricted reaches no app; it is sent to the sign-in page', async () => {
+    const { client, sessionId } = await signedIn();
+    expect((await client.get('/api/forward-auth', nginx('https://wiki.example.com/page'))).status).toBe(200);
+    await t.db.updateTable('sessions').set({ restricted_reason: 'passkey_required' }).where('id', '=', sessionId).execute();
+    const nginxAnswer = await client.get('/api/forward-auth', nginx('https://wiki.example.com/page'));
+    expect(nginxAnswer.status).toBe(401);
+    expect(nginxAnswer.headers.get('remote-user')).toBeNull();
+    expect(new URL(nginxAnswer.headers.get('location')!).pathname).toBe('/signin');
+    const traefikAnswer = await client.get('/api/forward-auth', traefik('wiki.example.com', '/page'));
+    expect(traefikAnswer.status).toBe(302);
+    expect(traefikAnswer.headers.get('remote-user')).toBeNull();
+    // The continue step refuses too, with the code the page turns into the sign-in page.
+    expect((await client.post('/api/forward-auth/continue', { target: 'https://wiki.example.com/page' }, { origin: ORIGIN })).body.error).toMatchObject({ code: 'passkey_required' });
+  });
+
   it('forward-auth.phishing-resistant-rule: a password + TOTP session is sent to step up with a passkey, through the policy engine', async () => {
     const { client, sessionId } = await signedIn({
       factors: [{ kind: 'password' }, { kind: 'totp' }, { kind: 'passkey', user_verified: true }],

@@ -24,7 +24,9 @@ async function goOn(): Promise<void> {
     messages.status('Taking you back to the app…');
     location.replace(app);
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'unauthenticated') {
+    // Not signed in, or signed in but the organization requires a passkey first: the sign-in page
+    // deals with both (it shows the requirement), then comes back here.
+    if (error instanceof ApiError && (error.code === 'unauthenticated' || error.code === 'passkey_required')) {
       location.replace(`/signin?next=${encodeURIComponent(`/continue?rd=${encodeURIComponent(target)}`)}`);
       return;
     }

@@ -88,6 +88,9 @@ export async function checkForwardAuth(deps: AuthDeps, requester: Requester, inp
   const back = redirectable(deps, input.target);
   const current = requester.current;
   if (!current) return { outcome: 'unauthenticated', location: signInLocation(deps.config, back) };
+  // A session restricted by the passkey rollout reaches no app: the sign-in page shows it the
+  // requirement and, once a passkey is added, the way back (`next`) to the app.
+  if (current.session.restricted_reason !== null) return { outcome: 'unauthenticated', location: signInLocation(deps.config, back) };
 
   const rule = input.target ? matchRule(deps.config.forwardAuth.rules, input.target) : null;
   const groups = await groupNamesOf(deps, current.user.id);

@@ -117,6 +117,9 @@ const RESTRICTED_ALLOWED: ReadonlyArray<{ method: string; path: string }> = [
   { method: 'POST', path: '/api/factors/passkeys/options' },
   { method: 'POST', path: '/api/factors/passkeys/verify' },
   { method: 'POST', path: '/api/step-up/totp' },
+  // A reverse proxy asks on the user's behalf: the answer sends the browser to Latch's sign-in
+  // page, which shows the requirement (src/forward-auth/forward-auth.ts), never into the app.
+  { method: 'GET', path: '/api/forward-auth' },
 ];
 
 export function restrictedSessionMayUse(method: string, path: string): boolean {

@@ -30,6 +30,9 @@ describe('OpenID Connect: RP-initiated logout, a disabled account, the admin API
     const prompt = await browser.get(url.href);
     expect(prompt.status).toBe(200);
     expect(prompt.body).toContain('Sign out of Latch?');
+    // Not frameable (a clickjacked "Sign out"), like every Latch page.
+    expect(prompt.headers.get('x-frame-options')).toBe('DENY');
+    expect(prompt.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(prompt.body)![1]!;
     const action = /action="([^"]+)"/.exec(prompt.body)![1]!;
     const confirmed = await browser.post(action, `xsrf=${encodeURIComponent(xsrf)}&logout=yes`, { 'content-type': 'application/x-www-form-urlencoded' });

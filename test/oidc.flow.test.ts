@@ -85,6 +85,20 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
     expect(answer.body.error.code).toBe('unauthenticated');
   });
 
+  it('several instances share one database: an authorization started on one finishes on another, with the same keys', async () => {
+    const other = await serveLatch(t, t.anotherInstance());
+    const { client: registered, clientSecret } = await registerClient(t);
+    const browser = latch.browser();
+    await signedUpUser(t, {}, browser);
+    const flow = await authorize(await latch.relyingParty(registered.clientId, clientSecret), browser);
+    const answer = await browser.via(other.transport as never).post(`/api/oidc/interaction/${flow.uid}/login`);
+    expect(answer.status).toBe(200);
+    const resumed = await browser.via(other.transport as never).get(answer.body.location);
+    const callback = new URL(resumed.headers.get('location')!);
+    const tokens = await client.authorizationCodeGrant(await other.relyingParty(registered.clientId, clientSecret), callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state });
+    expect(verifyJwt(tokens.id_token!, await jwks()).claims.acr).toBe('urn:latch:acr:phishing-resistant');
+  });
+
   it('a public client must use PKCE', async () => {
     const { client: registered } = await registerClient(t, { public: true });
     const config = await latch.relyingParty(registered.clientId, null);

@@ -1,4 +1,7 @@
+import * as client from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACR } from '../src/policy/assurance.ts';
+import { interactionRequirement } from '../src/oidc/interaction.ts';
 import { createTestApp, type TestApp } from './helpers/app.ts';
 import { signInWithTotp, signUpWithTotp } from './helpers/fallback.ts';
 import { addPasskey, signedUpUser, stepUpWithPasskey } from './helpers/passkeys.ts';
@@ -75,6 +78,23 @@ describe('OpenID Connect: what an app demands goes through the policy engine', (
     expect(claims.auth_time).toBe(Math.floor(t.clock.now().getTime() / 1000));
   });
 
+  it('max_age: a sign-in older than the app allows asks for a step-up (passkey or code), then auth_time is fresh', async () => {
+    const browser = latch.browser();
+    t.clock.set(new Date(Date.now() - 10 * 60_000));
+    const { authenticator } = await signedUpUser(t, {}, browser);
+    t.clock.set(new Date());
+    const flow = await authorize(config, browser, { max_age: '60' });
+    const refused = await flow.login();
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'step_up_required', maxAgeSeconds: 60 });
+    expect((await stepUpWithPasskey(browser, authenticator)).response.status).toBe(200);
+    const answer = await flow.login();
+    const callback = await flow.callback(answer.body.location);
+    // openid-client checks auth_time against max_age itself.
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, maxAge: 60 });
+    expect((await idTokenClaims(tokens)).auth_time).toBeGreaterThan(Math.floor(Date.now() / 1000) - 60);
+  });
+
   it('prompt=none gets login_required: every sign-in is decided by Latch, not by a provider session', async () => {
     const browser = latch.browser();
     await signedUpUser(t, {}, browser);
@@ -106,5 +126,23 @@ describe('OpenID Connect: what an app demands goes through the policy engine', (
     const refused = await authorize(thirdParty, browser);
     const answer = await browser.post(`/api/oidc/interaction/${refused.uid}/consent`, { approve: false });
     expect((await refused.callback(answer.body.location)).searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe('interactionRequirement: what an app asks, as a policy requirement (no HTTP)', () => {
+  const started = new Date('2026-11-27T10:00:00Z');
+  const now = new Date('2026-11-27T10:00:30Z');
+  it('nothing asked: any live session will do', () => {
+    expect(interactionRequirement({}, started, now)).toEqual({ requirement: null, acrDemanded: false });
+  });
+  it('phishing-resistant: a passkey with user verification, AAL2', () => {
+    expect(interactionRequirement({ acr_values: `${ACR.phishingResistant} ${ACR.aal2}` }, started, now).requirement).toMatchObject({ methods: ['passkey'], phishingResistant: true, minAal: 2 });
+  });
+  it('aal2: two factors, either step-up', () => {
+    expect(interactionRequirement({ acr_values: ACR.aal2 }, started, now).requirement).toMatchObject({ methods: ['passkey', 'totp'], phishingResistant: false, minAal: 2 });
+  });
+  it('max_age and prompt=login: the stricter freshness wins (prompt=login: proven since the request began)', () => {
+    expect(interactionRequirement({ max_age: '600' }, started, now).requirement).toMatchObject({ maxAgeSeconds: 600, minAal: 1 });
+    expect(interactionRequirement({ max_age: '600', prompt: 'login consent' }, started, now).requirement).toMatchObject({ maxAgeSeconds: 30 });
   });
 });

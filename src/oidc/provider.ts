@@ -187,6 +187,17 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return clientSecretMatches(deps.keyring, this.clientSecret, actual);
   };
+  // Its responses bypass Hono's middleware, so the same strict headers are set here: no framing
+  // (the logout confirmation must not be clickjacked), no sniffing, HTTPS only, no referrer.
+  provider.use(async (ctx: any, next: () => Promise<void>) => {
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    await next();
+    const csp = ctx.response.get('Content-Security-Policy');
+    ctx.set('Content-Security-Policy', csp ? `${csp}; frame-ancestors 'none'` : "frame-ancestors 'none'");
+  });
   // RP-initiated logout: when the user confirms "sign out", their Latch session ends too, the way
   // signing out on Latch does (the same flow); the apps they signed in to hear of it through the
   // back-channel sweep (src/oidc/logout.ts).

@@ -24,8 +24,8 @@ function listening(server: Server | ServerType): Promise<number> {
  * relying party address it by its origin (http://localhost:3000); their requests go to the port
  * with that origin in X-Forwarded-Host/Proto, which the test app trusts, as behind a proxy.
  */
-export async function serveLatch(t: TestApp) {
-  const server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
+export async function serveLatch(t: TestApp, app: { fetch: TestApp['app']['fetch'] } = t.app) {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   const port = await listening(server);
   afterAll(() => new Promise<void>((resolve) => (server as Server).close(() => resolve())));
   const base = `http://127.0.0.1:${port}`;
@@ -39,6 +39,7 @@ export async function serveLatch(t: TestApp) {
   return {
     port,
     fetchLatch,
+    transport,
     /** A browser with its own cookie jar, talking to the real server. */
     browser: () => new TestClient(transport as never, '203.0.113.10'),
     /** The relying party's view of Latch (openid-client, by discovery). */
@@ -86,6 +87,8 @@ export async function authorize(config: client.Configuration, browser: TestClien
   const login = () => browser.post(`/api/oidc/interaction/${uid}/login`);
   return {
     uid,
+    verifier,
+    state,
     interactionUrl,
     login,
     /** Back through the provider with the interaction's answer: the app's callback URL. */

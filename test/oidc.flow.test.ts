@@ -85,6 +85,34 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
     expect(answer.body.error.code).toBe('unauthenticated');
   });
 
+  it('oidc.interaction-hijack: an interaction started in one browser cannot be finished by another browser signed in to Latch', async () => {
+    const { client: registered } = await registerClient(t, { public: true });
+    const config = await latch.relyingParty(registered.clientId, null);
+    // The attacker starts "Sign in with Latch" in their own browser (it holds the provider's resume cookie) …
+    const attacker = latch.browser();
+    const flow = await authorize(config, attacker);
+    // … and gets the victim, signed in to Latch, to open the interaction link.
+    const victim = latch.browser();
+    await signedUpUser(t, {}, victim);
+    for (const step of ['login', 'consent']) {
+      const answer = await victim.post(`/api/oidc/interaction/${flow.uid}/${step}`, step === 'consent' ? { approve: true } : undefined);
+      expect(answer.status, step).toBe(400);
+      expect(answer.body.error.code, step).toBe('oidc_interaction_invalid');
+    }
+    // A binding cookie made up for that id (as a sibling subdomain could plant one) does not do either.
+    victim.cookies.set('latch_oidc_interactions', `${flow.uid}.${'A'.repeat(32)}`);
+    expect((await victim.post(`/api/oidc/interaction/${flow.uid}/login`)).body.error.code).toBe('oidc_interaction_invalid');
+    // Nothing was decided: the attacker's browser cannot resume with a code.
+    const resumed = await attacker.get(`/oidc/auth/${flow.uid}`);
+    expect(String(resumed.headers.get('location') ?? '')).not.toMatch(/[?&]code=/);
+    // The binding does not get in the way of the browser that starts an interaction and finishes it.
+    await signedUpUser(t, {}, attacker);
+    const own = await authorize(config, attacker);
+    const answer = await own.login();
+    expect(answer.status).toBe(200);
+    expect((await own.callback(answer.body.location)).searchParams.get('code')).toBeTruthy();
+  });
+
   it('several instances share one database: an authorization started on one finishes on another, with the same keys', async () => {
     const other = await serveLatch(t, t.anotherInstance());
     const { client: registered, clientSecret } = await registerClient(t);

@@ -1,4 +1,6 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../audit/audit.ts';
+import type { Keyring } from '../crypto/keyring.ts';
 import { signedIn, type AuthDeps, type Requester, type SignedIn } from '../auth/requester.ts';
 import { LatchError } from '../errors.ts';
 import { ACR, oidcAuthenticationContext } from '../policy/assurance.ts';
@@ -48,6 +50,42 @@ export function interactionRequirement(
   };
 }
 
+/**
+ * Binding an interaction to the browser that started it. Without it, whoever learns an
+ * interaction id could finish it with another session: an attacker starts "Sign in with Latch" at
+ * an app, sends the interaction link to a victim who is signed in to Latch, and the attacker's
+ * browser (holding the provider's resume cookie) receives the code for the victim's account. The
+ * provider's own interaction cookie is scoped to the page's path and never reaches /api, so Latch
+ * sets its own: the ids of the last few interactions this browser started, each with a keyed MAC
+ * (a cookie planted from a sibling subdomain cannot name one), and only those can be finished.
+ */
+export const INTERACTION_COOKIE = 'latch_oidc_interactions';
+/** Interactions one browser can have open at once (several tabs, several apps). */
+const INTERACTIONS_PER_BROWSER = 4;
+
+function interactionMac(keyring: Keyring, uid: string): string {
+  return createHmac('sha256', keyring.hmacKey).update(`oidc-interaction:${uid}`).digest('base64url').slice(0, 32);
+}
+
+/** The interaction ids a cookie value names with a valid MAC. */
+export function browserInteractions(keyring: Keyring, cookieValue: string | undefined): Set<string> {
+  const uids = new Set<string>();
+  for (const entry of (cookieValue ?? '').split('~').slice(0, INTERACTIONS_PER_BROWSER)) {
+    const [uid, mac] = entry.split('.');
+    if (!uid || !mac) continue;
+    const expected = Buffer.from(interactionMac(keyring, uid));
+    const given = Buffer.from(mac);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) uids.add(uid);
+  }
+  return uids;
+}
+
+/** The cookie value after this browser started interaction `uid`: it first, then the most recent others. */
+export function withInteraction(keyring: Keyring, cookieValue: string | undefined, uid: string): string {
+  const others = [...browserInteractions(keyring, cookieValue)].filter((other) => other !== uid).slice(0, INTERACTIONS_PER_BROWSER - 1);
+  return [uid, ...others].map((id) => `${id}.${interactionMac(keyring, id)}`).join('~');
+}
+
 async function findInteraction(oidc: Oidc, uid: string) {
   const provider = await oidc.provider();
   const interaction = typeof uid === 'string' && uid.length <= 64 ? await provider.Interaction.find(uid) : undefined;
@@ -69,8 +107,10 @@ export async function continueInteraction(
   deps: AuthDeps,
   requester: Requester,
   oidc: Oidc,
-  input: { uid: string; consent?: 'approve' | 'deny' },
+  input: { uid: string; consent?: 'approve' | 'deny'; browserInteractions: ReadonlySet<string> },
 ): Promise<InteractionAnswer> {
+  // An interaction another browser started answers like one that does not exist: no oracle.
+  if (!input.browserInteractions.has(input.uid)) throw new LatchError('oidc_interaction_invalid');
   const { provider, interaction } = await findInteraction(oidc, input.uid);
   const current = signedIn(requester);
   const params = interaction.params as { client_id: string; scope?: string; acr_values?: string; max_age?: string; prompt?: string };

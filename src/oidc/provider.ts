@@ -12,6 +12,7 @@ import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { ACR_VALUES } from '../policy/assurance.ts';
 import { createAdapterClass } from './adapter.ts';
+import { INTERACTION_COOKIE, withInteraction } from './interaction.ts';
 import { clientSecretMatches, OIDC_SCOPES } from './clients.ts';
 import { ensureSigningKeys, loadSigningKeys, signingKeysVersion } from './keys.ts';
 
@@ -26,6 +27,7 @@ import { ensureSigningKeys, loadSigningKeys, signingKeysVersion } from './keys.t
 export const OIDC_PATH = '/oidc';
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 export const ID_TOKEN_SECONDS = 60 * 60;
+const INTERACTION_SECONDS = 60 * 60;
 
 export interface OidcDeps {
   db: Db;
@@ -169,12 +171,18 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
       IdToken: ID_TOKEN_SECONDS,
       RefreshToken: refreshSeconds,
       Grant: refreshSeconds,
-      Interaction: 60 * 60,
+      Interaction: INTERACTION_SECONDS,
       Session: refreshSeconds,
     },
     interactions: {
       policy,
-      url: (_ctx: unknown, interaction: { uid: string }) => `/oidc-interaction?uid=${encodeURIComponent(interaction.uid)}`,
+      url: (ctx: any, interaction: { uid: string }) => {
+        // This browser may finish this interaction, and no other (src/oidc/interaction.ts).
+        const value = withInteraction(deps.keyring, ctx.cookies.get(INTERACTION_COOKIE), interaction.uid);
+        const secure = deps.config.origins[0]!.startsWith('https:') ? '; Secure' : '';
+        ctx.append('Set-Cookie', `${INTERACTION_COOKIE}=${value}; Path=/; Max-Age=${INTERACTION_SECONDS}; HttpOnly; SameSite=Lax${secure}`);
+        return `/oidc-interaction?uid=${encodeURIComponent(interaction.uid)}`;
+      },
     },
     renderError: async (ctx: any, out: Record<string, string>) => {
       ctx.type = 'html';

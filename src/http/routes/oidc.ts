@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { getCookie } from 'hono/cookie';
 import { createClientAsAdmin, deleteClientAsAdmin, listClientsAsAdmin } from '../../auth/admin/oidc-clients.ts';
-import { continueInteraction } from '../../oidc/interaction.ts';
+import { browserInteractions, continueInteraction, INTERACTION_COOKIE } from '../../oidc/interaction.ts';
 import type { Oidc } from '../../oidc/provider.ts';
 import { requesterOf, type AppContext, type AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
@@ -72,7 +73,7 @@ export function oidcRoutes(deps: AppDeps, oidc: Oidc) {
     }),
     async (c) => {
       const { uid } = c.req.valid('param');
-      return c.json(interactionAnswer(await continueInteraction(deps, requesterOf(c), oidc, { uid })), 200);
+      return c.json(interactionAnswer(await continueInteraction(deps, requesterOf(c), oidc, { uid, browserInteractions: browserInteractions(deps.keyring, getCookie(c, INTERACTION_COOKIE)) })), 200);
     },
   );
 
@@ -88,7 +89,7 @@ export function oidcRoutes(deps: AppDeps, oidc: Oidc) {
     async (c) => {
       const { uid } = c.req.valid('param');
       const { approve } = c.req.valid('json');
-      return c.json(interactionAnswer(await continueInteraction(deps, requesterOf(c), oidc, { uid, consent: approve ? 'approve' : 'deny' })), 200);
+      return c.json(interactionAnswer(await continueInteraction(deps, requesterOf(c), oidc, { uid, consent: approve ? 'approve' : 'deny', browserInteractions: browserInteractions(deps.keyring, getCookie(c, INTERACTION_COOKIE)) })), 200);
     },
   );
 

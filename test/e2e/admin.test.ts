@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { createUser } from '../../src/users/users.ts';
 import { insertFactor } from '../helpers/app.ts';
@@ -96,6 +97,13 @@ describeInBrowser('administration journeys', () => {
     await expectHidden(dialog);
     await expectVisible(page.locator('#adoption-chart'));
     expect(await figure('users')).toBe('3');
+
+    // The CSV downloads (each user with their factor state).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the user list (CSV)' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^latch-users-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('username,display_name,status,groups,factor_state,passkeys,has_totp,unused_backup_codes,last_sign_in');
+    expect(csv).toContain(`${app.username},${app.username},active,,totp_only,0,true,0,`);
 
     // Users: search by state, open one, see their page.
     await page.getByRole('link', { name: 'Users' }).click();

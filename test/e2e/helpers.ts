@@ -82,7 +82,7 @@ export interface Latch {
  * The real server on http://localhost:<port>: on an embedded database in a temporary folder, or,
  * when TEST_DATABASE_URL is set (CI's second pass), on a fresh PostgreSQL database of its own.
  */
-export async function startLatch(): Promise<Latch> {
+export async function startLatch(env: Record<string, string> = {}): Promise<Latch> {
   const dataDir = await mkdtemp(join(tmpdir(), 'latch-e2e-'));
   const port = await freePort();
   const postgres = process.env.TEST_DATABASE_URL ? await createE2eDatabase(process.env.TEST_DATABASE_URL) : null;
@@ -96,6 +96,7 @@ export async function startLatch(): Promise<Latch> {
     // Keys of its own, so the server does not write development keys (and warn about them).
     LATCH_ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
     LATCH_HMAC_KEY: randomBytes(32).toString('base64'),
+    ...env,
   });
   const clock = movableClock();
   const server = await startServer(config, { clock });
@@ -156,10 +157,10 @@ export interface JourneyEnvironment {
 }
 
 /** Call at the top of a `describeInBrowser` body; the fields are there once the tests run. */
-export function useServerAndBrowser(): JourneyEnvironment {
+export function useServerAndBrowser(env: Record<string, string> = {}): JourneyEnvironment {
   const environment = {} as JourneyEnvironment;
   beforeAll(async () => {
-    [environment.latch, environment.browser] = await Promise.all([startLatch(), launchBrowser()]);
+    [environment.latch, environment.browser] = await Promise.all([startLatch(env), launchBrowser()]);
   }, 240_000); // generous: on a busy machine, migrations and a cold Chromium start take a while
   afterAll(async () => {
     await environment.browser?.close();

@@ -307,7 +307,12 @@ export async function advanceRecoveries(deps: RecoveryTickDeps, now: Date): Prom
  * transaction): every other factor goes through revokeFactor, every session and remembered
  * browser ends, the request is completed and audited. The new passkey's session is created after.
  */
-export async function completeRecovery(trx: Transaction<Database>, context: RequestContext, input: { link: EnrollmentLink; newFactorId: string }): Promise<void> {
+export async function completeRecovery(
+  trx: Transaction<Database>,
+  context: RequestContext,
+  /** `newFactorId`: the passkey just registered (kept); null when the new factors are added after (the fallback path). */
+  input: { link: EnrollmentLink; newFactorId: string | null },
+): Promise<void> {
   const request = await trx
     .selectFrom('recovery_requests')
     .selectAll()
@@ -316,7 +321,9 @@ export async function completeRecovery(trx: Transaction<Database>, context: Requ
     .forUpdate()
     .executeTakeFirst();
   if (!request || request.user_id !== input.link.user_id) throw new LatchError('enrollment_link_invalid');
-  const old = await trx.selectFrom('factors').select('id').where('user_id', '=', request.user_id).where('status', '=', 'active').where('id', '!=', input.newFactorId).execute();
+  let oldQuery = trx.selectFrom('factors').select('id').where('user_id', '=', request.user_id).where('status', '=', 'active');
+  if (input.newFactorId) oldQuery = oldQuery.where('id', '!=', input.newFactorId);
+  const old = await oldQuery.execute();
   let revoked = 0;
   for (const factor of old) {
     const result = await revokeFactor(trx, context, { userId: request.user_id, factorId: factor.id, actorUserId: null, reason: 'recovery' });

@@ -32,9 +32,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   // At most one open request per user.
   await sql`create unique index recovery_requests_open_key on recovery_requests (user_id) where status in ('requested', 'waiting', 'ready')`.execute(db);
   await sql`create index recovery_requests_due_idx on recovery_requests (wait_ends_at) where status = 'waiting'`.execute(db);
+  // Recovery without WebAuthn: a new password and authenticator app on the link, pending its first code.
+  await sql`alter table ceremonies drop constraint ceremonies_kind_check`.execute(db);
+  await sql`
+    alter table ceremonies add constraint ceremonies_kind_check check (kind in ('passkey_signup', 'passkey_signin', 'passkey_register',
+      'passkey_step_up', 'totp_signup', 'totp_setup', 'signin_ticket', 'email_confirm', 'recovery_fallback'))`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`delete from ceremonies where kind = 'recovery_fallback'`.execute(db);
+  await sql`alter table ceremonies drop constraint ceremonies_kind_check`.execute(db);
+  await sql`
+    alter table ceremonies add constraint ceremonies_kind_check check (kind in ('passkey_signup', 'passkey_signin', 'passkey_register',
+      'passkey_step_up', 'totp_signup', 'totp_setup', 'signin_ticket', 'email_confirm'))`.execute(db);
   await sql`drop table recovery_requests`.execute(db);
   await sql`alter table users drop column recovery_pending`.execute(db);
 }

@@ -58,6 +58,7 @@ export const errorCodes = {
   recovery_same_admin: { status: 403, message: 'A second administrator must approve this recovery: not the one who opened it, nor the user.' },
   recovery_not_allowed: { status: 409, message: 'A recovery cannot be opened for this account.' },
   recovery_state: { status: 409, message: 'This recovery request is not at a step that allows that.' },
+  recovery_self_service_off: { status: 404, message: 'Self-service recovery is not offered here: ask an administrator.' },
   recovery_waiting: { status: 409, message: 'The waiting period of this recovery has not ended yet (waitEndsAt).' },
   oidc_client_not_found: { status: 404, message: 'No such application.' },
   oidc_interaction_invalid: { status: 400, message: 'This sign-in request for an app has expired or was already finished. Start again from the app.' },

@@ -66,6 +66,15 @@ describe('notification delivery over SMTP', () => {
     // The passkey rollout's (test/auth/rollout.flow.test.ts drives them).
     await queueNotification(t.db, { userId: user.user.id, kind: 'totp_retired', payload: { factorId: added.id, kind: 'totp', label: null, passkeySignIns: 3 }, now: t.clock.now(), from });
     await queueNotification(t.db, { userId: user.user.id, kind: 'passkey_upgraded', payload: { factorId: added.id, kind: 'passkey', label: 'Chrome on Linux (added automatically)' }, now: t.clock.now(), from });
+    // Recovery, the rollout's deadline and an admin's disable/enable, with the payloads their flows queue (src/recovery/, src/admin/users.ts).
+    const waitEndsAt = new Date(t.clock.now().getTime() + 24 * 3600 * 1000).toISOString();
+    await queueNotification(t.db, { userId: user.user.id, kind: 'recovery_requested', payload: { requestId: '00000000-0000-4000-8000-000000000001', mode: 'admin' }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'recovery_approved', payload: { requestId: '00000000-0000-4000-8000-000000000001', waitEndsAt }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'recovery_cancelled', payload: { requestId: '00000000-0000-4000-8000-000000000001', reason: 'signed_in' }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'recovery_completed', payload: { requestId: '00000000-0000-4000-8000-000000000001' }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'passkey_required', payload: { deadline: '2027-01-15T00:00:00.000Z' }, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'account_disabled', payload: {}, now: t.clock.now(), from });
+    await queueNotification(t.db, { userId: user.user.id, kind: 'account_enabled', payload: {}, now: t.clock.now(), from });
 
     const queued = await rowsOf(user.user.id);
     expect(new Set(queued.map((row) => row.kind))).toEqual(new Set(notificationKinds));
@@ -96,6 +105,12 @@ describe('notification delivery over SMTP', () => {
       }
     }
     const subjects = mails.map((mail) => mail.subject);
+    for (const subject of ['Account recovery was requested for your account', 'Account recovery was approved for your account', 'Account recovery was cancelled', 'Your account was recovered', 'A passkey will be required to sign in', 'Your account was disabled', 'Your account was enabled again']) {
+      expect(subjects).toContain(`[Example Latch] ${subject}`);
+    }
+    expect(mails.find((mail) => mail.subject.includes('recovery was approved'))!.decoded).toContain(`after ${waitEndsAt.slice(0, 16).replace('T', ' ')} UTC`);
+    expect(mails.find((mail) => mail.subject.includes('recovery was cancelled'))!.decoded).toContain('because you signed in');
+    expect(mails.find((mail) => mail.subject.includes('passkey will be required'))!.decoded).toContain('From 2027-01-15 00:00 UTC');
     expect(subjects).toContain('[Example Latch] A backup code was used to sign in');
     const backupMail = mails.find((mail) => mail.subject.includes('backup code was used'))!;
     expect(backupMail.decoded).toContain(`You have ${user.backupCodes.length - 1} backup codes left.`);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { approveRecoveryAsAdmin, cancelRecoveryAsAdmin, openRecoveryAsAdmin, revealRecoveryLinkAsAdmin } from '../src/auth/admin/recovery.ts';
 import { cancelOwnRecovery, showOwnRecovery } from '../src/auth/manage/recovery.ts';
 import { LatchError } from '../src/errors.ts';
-import { addTotp, auditRows, createFlows, findSession, notifications, passkeySignIn, signedInAs, signUpPasskeyUser } from './auth/helpers.ts';
+import { finishFallbackWithLink, startFallbackWithLink } from '../src/auth/enroll/link.ts';
+import { addTotp, anonymous, auditRows, createFlows, findSession, notifications, notTheCode, passkeySignIn, signedInAs, signUpPasskeyUser } from './auth/helpers.ts';
+import { codeFromUri } from './helpers/authenticator.ts';
 import { capturingMailer, makeAdmin, registerOnLink, tick, tokenOf, withConfirmedEmail } from './recovery/helpers.ts';
 
 /**
@@ -148,5 +150,40 @@ describe('recovery: the waiting period, the link, and what ends', () => {
     const { b, request } = await approvedRecovery({ email: true });
     f.t.clock.advance(24 * HOUR);
     expect(await code(revealRecoveryLinkAsAdmin(f.deps, await b.fresh(), { requestId: request.id }))).toBe('recovery_state');
+  });
+});
+
+describe('recovery without WebAuthn: a new password, authenticator app and backup codes on the link', () => {
+  it('a wrong code changes nothing; the right one ends every old factor and session and signs in with the new ones', async () => {
+    const { b, user, request } = await approvedRecovery({ email: false });
+    f.t.clock.advance(24 * HOUR);
+    const { url } = await revealRecoveryLinkAsAdmin(f.deps, await b.fresh(), { requestId: request.id });
+    const token = tokenOf(url)!;
+    expect(await code(startFallbackWithLink(f.deps, anonymous(f), { token, password: 'short' }))).toBe('weak_password');
+    const enrollment = await startFallbackWithLink(f.deps, anonymous(f), { token, password: 'a long new recovery passphrase 7' });
+    expect(await code(finishFallbackWithLink(f.deps, anonymous(f), { token, ceremonyId: enrollment.ceremonyId, code: notTheCode({ code: (offset = 0) => codeFromUri(enrollment.otpauthUri, f.t.clock.now(), offset) }) }))).toBe('code_invalid');
+    expect(await statusOf(request.id)).toBe('ready');
+    expect((await f.t.db.selectFrom('factors').select('status').where('user_id', '=', user.user.id).execute()).every((factor) => factor.status === 'active')).toBe(true);
+
+    const done = await finishFallbackWithLink(f.deps, anonymous(f), { token, ceremonyId: enrollment.ceremonyId, code: codeFromUri(enrollment.otpauthUri, f.t.clock.now()) });
+    expect(done.backupCodes).toHaveLength(10);
+    expect(await statusOf(request.id)).toBe('completed');
+    const old = await f.t.db.selectFrom('sessions').select(['revoked_at']).where('user_id', '=', user.user.id).where('id', '!=', done.established.session.id).execute();
+    expect(old.length).toBeGreaterThan(0);
+    expect(old.every((session) => session.revoked_at !== null)).toBe(true);
+    const factors = await f.t.db.selectFrom('factors').select(['kind', 'status']).where('user_id', '=', user.user.id).execute();
+    expect(factors.filter((factor) => factor.status === 'active').map((factor) => factor.kind).sort()).toEqual(['backup_codes', 'password', 'totp']);
+    expect(factors.filter((factor) => factor.status === 'revoked').map((factor) => factor.kind).sort()).toEqual(['backup_codes', 'passkey', 'totp']);
+    expect(await findSession(f, done.established.token)).not.toBeNull();
+    // The link is used up, for both ways.
+    expect(await code(startFallbackWithLink(f.deps, anonymous(f), { token, password: 'another long passphrase 8' }))).toBe('enrollment_link_invalid');
+    expect(await code(registerOnLink(f, token))).toBe('enrollment_link_invalid');
+  });
+
+  it('only a recovery link offers it', async () => {
+    const { createEnrollmentLink } = await import('../src/enrollment/links.ts');
+    const user = await signUpPasskeyUser(f);
+    const { token } = await createEnrollmentLink(f.t.db, f.t.keyring, { userId: user.user.id, purpose: 'import', ttlSeconds: 3600, createdBy: null, now: f.t.clock.now() });
+    expect(await code(startFallbackWithLink(f.deps, anonymous(f), { token, password: 'a long new recovery passphrase 7' }))).toBe('enrollment_link_invalid');
   });
 });

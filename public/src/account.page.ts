@@ -722,6 +722,45 @@ function renderSingleWayIn(): void {
   byId('single-way-in-actions').replaceChildren(...actions);
 }
 
+interface PendingRecovery {
+  id: string;
+  mode: 'admin' | 'self';
+  status: 'requested' | 'waiting' | 'ready';
+  createdAt: string;
+  waitEndsAt: string | null;
+}
+
+/**
+ * A pending recovery (src/recovery/): shown first and prominently, with a way to stop it. Signing in
+ * cancels one already, so this shows in a session that was open before the request was made.
+ */
+async function refreshRecovery(): Promise<void> {
+  const { recovery } = await get<{ recovery: PendingRecovery | null }>('/api/recovery');
+  const banner = byId('pending-recovery');
+  banner.hidden = !recovery;
+  if (!recovery) return;
+  const when = recovery.waitEndsAt ? formatDateTime(recovery.waitEndsAt) : null;
+  byId('pending-recovery-text').textContent =
+    recovery.status === 'requested'
+      ? 'An administrator asked to recover your account; a second administrator must approve it.'
+      : recovery.status === 'waiting'
+        ? `A link to set up a new passkey will be issued after ${when ?? 'the waiting period'}.`
+        : 'A link to set up a new passkey has been issued.';
+}
+
+byId<HTMLButtonElement>('cancel-recovery').addEventListener('click', (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  void withBusy(button, 'Cancelling…', async () => {
+    try {
+      await post('/api/recovery/cancel');
+      await refreshRecovery();
+      messages.status('The recovery was cancelled. Your ways to sign in keep working.');
+    } catch (error) {
+      report(messages, error);
+    }
+  });
+});
+
 async function refreshFactors(): Promise<void> {
   factors = await listFactors();
   renderSingleWayIn();
@@ -755,7 +794,7 @@ async function start(): Promise<void> {
     byId('add-passkey').hidden = true;
   }
   try {
-    await Promise.all([refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity(), renderEmailPanel(byId('email-panel'), { messages, report: (error: unknown) => report(messages, error) })]);
+    await Promise.all([refreshRecovery(), refreshFactors(), refreshSessions(), refreshDevices(), refreshActivity(), renderEmailPanel(byId('email-panel'), { messages, report: (error: unknown) => report(messages, error) })]);
   } catch (error) {
     report(messages, error);
   }

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   if (!first) return;
   byId('enroll-username').textContent = first.user.username;
   byId('enroll-admin-note').hidden = first.purpose !== 'admin';
+  byId('enroll-recovery-note').hidden = first.purpose !== 'recovery';
   showView('ready');
 
   let pending: EnrollmentStart | null = first;
@@ -66,7 +67,13 @@ async function main(): Promise<void> {
         const response = await createPasskey(started.options);
         const { purpose } = await post<{ user: User; purpose: string }>(
           '/api/enroll/passkey/verify', label ? { token, ceremonyId: started.ceremonyId, response, label } : { token, ceremonyId: started.ceremonyId, response }, quiet);
-        setFlash(purpose === 'admin' ? 'Your passkey is ready, and you are an administrator.' : 'Your passkey is ready. Next time, sign in with it.');
+        setFlash(
+          purpose === 'admin'
+            ? 'Your passkey is ready, and you are an administrator.'
+            : purpose === 'recovery'
+              ? 'Your account is recovered: your new passkey is its only way in. Add a second one or a fallback soon.'
+              : 'Your passkey is ready. Next time, sign in with it.',
+        );
         showView('done');
         location.assign('/account');
       } catch (error) {

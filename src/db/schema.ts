@@ -154,7 +154,8 @@ export type CeremonyKind =
   | 'totp_signup'
   | 'totp_setup'
   | 'signin_ticket'
-  | 'email_confirm';
+  | 'email_confirm'
+  | 'recovery_fallback';
 
 export interface CeremoniesTable {
   /** keyed hash of the ceremony id the client holds: the id is a bearer secret (a sign-in ticket is one). */

@@ -307,7 +307,12 @@ export async function advanceRecoveries(deps: RecoveryTickDeps, now: Date): Prom
  * transaction): every other factor goes through revokeFactor, every session and remembered
  * browser ends, the request is completed and audited. The new passkey's session is created after.
  */
-export async function completeRecovery(trx: Transaction<Database>, context: RequestContext, input: { link: EnrollmentLink; newFactorId: string }): Promise<void> {
+export async function completeRecovery(
+  trx: Transaction<Database>,
+  context: RequestContext,
+  /** `newFactorId`: the passkey just registered (kept); null when the new factors are added after (the fallback path). */
+  input: { link: EnrollmentLink; newFactorId: string | null },
+): Promise<void> {
   const request = await trx
     .selectFrom('recovery_requests')
     .selectAll()
@@ -316,7 +321,9 @@ export async function completeRecovery(trx: Transaction<Database>, context: Requ
     .forUpdate()
     .executeTakeFirst();
   if (!request || request.user_id !== input.link.user_id) throw new LatchError('enrollment_link_invalid');
-  const old = await trx.selectFrom('factors').select('id').where('user_id', '=', request.user_id).where('status', '=', 'active').where('id', '!=', input.newFactorId).execute();
+  let oldQuery = trx.selectFrom('factors').select('id').where('user_id', '=', request.user_id).where('status', '=', 'active');
+  if (input.newFactorId) oldQuery = oldQuery.where('id', '!=', input.newFactorId);
+  const old = await oldQuery.execute();
   let revoked = 0;
   for (const factor of old) {
     const result = await revokeFactor(trx, context, { userId: request.user_id, factorId: factor.id, actorUserId: null, reason: 'recovery' });
@@ -383,4 +390,30 @@ export function startRecoveryWorker(deps: Omit<RecoveryTickDeps, 'mailer'> & { m
       await running;
     },
   };
+}
+
+/**
+ * Self-service (LATCH_SELF_RECOVERY=email): the user, signed out, names their account (username or
+ * confirmed address). A request starts waiting at once (config.recovery.selfServiceWaitHours) and
+ * the user is told; the link follows by mail after the wait, as for an approved request. The
+ * caller answers the same whatever happened here, so the answer says nothing about the account;
+ * `false` covers "no such account", "no confirmed address", "one is open already", "too many".
+ */
+export async function openSelfRecovery(trx: Transaction<Database>, context: RequestContext, input: { userId: string }, config: Pick<Config, 'recovery'>): Promise<boolean> {
+  const user = await trx.selectFrom('users').selectAll().where('id', '=', input.userId).forUpdate().executeTakeFirst();
+  if (!user || user.status !== 'active' || !user.email || !user.email_verified_at) return false;
+  if (await findOpenRecovery(trx, user.id)) return false;
+  const { allowed } = await checkAndHitRateLimit(trx, `recovery-open:user:${user.id}`, RECOVERY_OPEN_RULES.perUser, context.now);
+  if (!allowed) return false;
+  const waitEndsAt = addSeconds(context.now, config.recovery.selfServiceWaitHours * 3600);
+  const request = await insertRequest(trx, { userId: user.id, mode: 'self', status: 'waiting', reason: 'self-service', openedBy: null, now: context.now, waitEndsAt });
+  await recordAudit(trx, context, {
+    action: 'recovery.open',
+    outcome: 'success',
+    actorUserId: null,
+    subjectUserId: user.id,
+    details: { requestId: request.id, mode: 'self', waitEndsAt: waitEndsAt.toISOString() },
+  });
+  await queueNotification(trx, { userId: user.id, kind: 'recovery_requested', payload: { requestId: request.id, mode: 'self', waitEndsAt: waitEndsAt.toISOString() }, now: context.now, from: context });
+  return true;
 }

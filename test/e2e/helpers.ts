@@ -157,10 +157,10 @@ export interface JourneyEnvironment {
 }
 
 /** Call at the top of a `describeInBrowser` body; the fields are there once the tests run. */
-export function useServerAndBrowser(): JourneyEnvironment {
+export function useServerAndBrowser(env: Record<string, string> = {}): JourneyEnvironment {
   const environment = {} as JourneyEnvironment;
   beforeAll(async () => {
-    [environment.latch, environment.browser] = await Promise.all([startLatch(), launchBrowser()]);
+    [environment.latch, environment.browser] = await Promise.all([startLatch({ env }), launchBrowser()]);
   }, 240_000); // generous: on a busy machine, migrations and a cold Chromium start take a while
   afterAll(async () => {
     await environment.browser?.close();

@@ -1,4 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
+import { recordAudit } from '../../audit/audit.ts';
+import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
+import { ceremonyData } from '../../ceremonies/data.ts';
+import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
+import { assertAcceptablePassword, hashPassword, storePasswordHash } from '../../factors/password.ts';
+import { defaultTotpParameters, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from '../sign-up/totp.ts';
+import { presentEnrollment, type TotpEnrollment } from './totp-enrollment.ts';
 import { setAdminRole } from '../../admin/users.ts';
 import type { EnrollmentLinkPurpose, User } from '../../db/schema.ts';
 import { consumeEnrollmentLink, findUsableEnrollmentLink } from '../../enrollment/links.ts';
@@ -74,5 +83,73 @@ export async function finishEnrollmentWithLink(
         details: { linkId: link.id, purpose: link.purpose, userVerified: factor.user_verified === true, aaguid: factor.aaguid },
       },
     };
+  });
+}
+
+/**
+ * Recovery without WebAuthn, step one: on a recovery link, a new password (checked, hashed) and a
+ * new authenticator secret, pending its first code (a `recovery_fallback` ceremony). Only recovery
+ * links: an admin or import link enrolls a passkey.
+ */
+export async function startFallbackWithLink(deps: AuthDeps, requester: Requester, input: { token: string; password: string }): Promise<TotpEnrollment> {
+  const { link, user } = await usableLink(deps, input.token, requester.now);
+  if (link.purpose !== 'recovery') throw new LatchError('enrollment_link_invalid');
+  assertAcceptablePassword(input.password, user.username);
+  const secret = generateTotpSecret();
+  const enrollmentId = randomUUID();
+  const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
+  const ceremonyId = await createCeremony(
+    deps.db,
+    deps.keyring,
+    {
+      kind: 'recovery_fallback',
+      userId: user.id,
+      data: { enrollmentId, linkId: link.id, passwordHash: await hashPassword(input.password), secretSealed: sealed.sealed, keyId: sealed.keyId },
+      ttlSeconds: ENROLLMENT_TTL_SECONDS,
+      maxAttempts: ENROLLMENT_MAX_ATTEMPTS,
+    },
+    requester.now,
+  );
+  return presentEnrollment(deps.config, ceremonyId, user.username, secret);
+}
+
+/**
+ * Step two: the first code proves the app. In one transaction: the link used up, the recovery
+ * completed (every old factor revoked, every session ended), then the new password, authenticator
+ * and fresh backup codes, and a new session. The codes are shown once.
+ */
+export async function finishFallbackWithLink(
+  deps: AuthDeps,
+  requester: Requester,
+  input: { token: string; ceremonyId: string; code: string },
+): Promise<{ user: User; established: EstablishedSession; backupCodes: string[] }> {
+  const { link } = await usableLink(deps, input.token, requester.now);
+  const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'recovery_fallback', requester.now);
+  const pending = ceremony ? ceremonyData(ceremony, 'recovery_fallback') : null;
+  if (!ceremony || !pending || pending.linkId !== link.id || ceremony.user_id !== link.user_id) throw new LatchError('ceremony_invalid');
+  const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
+  const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
+  if (step === null) throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
+
+  return deps.db.transaction().execute(async (trx) => {
+    if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'recovery_fallback', requester.now))) throw new LatchError('ceremony_invalid');
+    const used = await consumeEnrollmentLink(trx, deps.keyring, input.token, requester.now);
+    if (!used || used.id !== link.id || used.purpose !== 'recovery') throw new LatchError('enrollment_link_invalid');
+    // The old factors go first (all of them: the new ones do not exist yet), then the new ones are added.
+    await completeRecovery(trx, requester, { link: used, newFactorId: null });
+    const user = await trx.selectFrom('users').selectAll().where('id', '=', link.user_id).forUpdate().executeTakeFirstOrThrow();
+    if (user.status !== 'active') throw new LatchError('enrollment_link_invalid');
+    const { factor: password } = await storePasswordHash(trx, user.id, pending.passwordHash, requester.now);
+    const totp = await insertTotpFactor(trx, deps.keyring, user.id, { secret, parameters: defaultTotpParameters, acceptedStep: step, label: null, boundSessionId: null }, requester.now);
+    const backup = await insertBackupCodeSet(trx, deps.keyring, user.id, requester.now);
+    await recordAudit(trx, requester, {
+      action: 'enrollment_link.fallback',
+      outcome: 'success',
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      details: { linkId: link.id, purpose: link.purpose, factorIds: [password.id, totp.id, backup.factor.id] },
+    });
+    const established = await completeSignIn(trx, deps, requester, { user, proof: { method: 'password_totp', passwordFactorId: password.id, totpFactorId: totp.id } });
+    return { user, established, backupCodes: backup.codes };
   });
 }

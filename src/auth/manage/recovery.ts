@@ -1,5 +1,11 @@
+import { sql } from 'kysely';
 import { LatchError } from '../../errors.ts';
-import { cancelRecovery, findOpenRecovery, presentOwnRecovery } from '../../recovery/recovery.ts';
+import { recordAudit } from '../../audit/audit.ts';
+import { normalizeEmail } from '../../email/address.ts';
+import { claimAttempt, type AttemptRule } from '../../rate-limits/attempts.ts';
+import { rateLimitKeys } from '../../rate-limits/rate-limits.ts';
+import { cancelRecovery, findOpenRecovery, openSelfRecovery, presentOwnRecovery } from '../../recovery/recovery.ts';
+import { findUserByUsername } from '../../users/users.ts';
 import { signedIn, type AuthDeps, type Requester } from '../requester.ts';
 
 /**
@@ -20,4 +26,28 @@ export async function cancelOwnRecovery(deps: AuthDeps, requester: Requester) {
     const cancelled = await cancelRecovery(trx, requester, request, { actorUserId: user.id, sessionId: session.id, reason: 'by_user' });
     return { recovery: presentOwnRecovery(cancelled) };
   });
+}
+
+/** Per client address: asking is cheap for the asker and mails a stranger, so it is capped. */
+export const selfRecoveryPerAddress: AttemptRule = { kind: 'cap', limit: 5, windowSeconds: 60 * 60, lockoutSeconds: 60 * 60 };
+
+/**
+ * POST /api/recovery/self (signed out, only with LATCH_SELF_RECOVERY=email): one answer whether or
+ * not the account exists, has a confirmed address, or has a request open already.
+ */
+export async function requestSelfRecovery(deps: AuthDeps, requester: Requester, input: { identifier: string }): Promise<{ accepted: true }> {
+  if (deps.config.recovery.selfService !== 'email') throw new LatchError('recovery_self_service_off');
+  const claim = await claimAttempt(deps.db, rateLimitKeys.address('recovery-self', requester.clientAddress), selfRecoveryPerAddress, requester.now);
+  if (!claim.allowed) throw new LatchError('rate_limited', undefined, { retryAfterSeconds: claim.retryAfterSeconds });
+  const email = input.identifier.includes('@') ? normalizeEmail(input.identifier) : null;
+  // An address matches case-insensitively (as sameAddress does), and only if it names one account.
+  const byEmail = email
+    ? await deps.db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', email.toLowerCase()).where('email_verified_at', 'is not', null).limit(2).execute()
+    : [];
+  const user = email ? (byEmail.length === 1 ? byEmail[0] : undefined) : await findUserByUsername(deps.db, input.identifier);
+  if (user) {
+    const opened = await deps.db.transaction().execute((trx) => openSelfRecovery(trx, requester, { userId: user.id }, deps.config));
+    if (!opened) await recordAudit(deps.db, requester, { action: 'recovery.open', outcome: 'denied', subjectUserId: user.id, details: { mode: 'self' } });
+  }
+  return { accepted: true };
 }

@@ -1,6 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
-import { finishEnrollmentWithLink, startEnrollmentWithLink } from '../../auth/enroll/link.ts';
+import { finishEnrollmentWithLink, finishFallbackWithLink, startEnrollmentWithLink, startFallbackWithLink } from '../../auth/enroll/link.ts';
+import { PasswordSchema } from '../schemas.ts';
+import { CodeSchema, EnrollmentSchema } from './totp-shared.ts';
 import type { RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import { publicUser } from '../../users/users.ts';
 import { relyingPartyFrom } from '../../webauthn/relying-party.ts';
@@ -23,6 +25,8 @@ export function enrollmentLinkRoutes(deps: AppDeps) {
   const rp = relyingPartyFrom(deps.config);
   router.use('/api/enroll/passkey/options', limitByAddress({ db: deps.db, scope: 'enroll_link_options', rule: limits.options }));
   router.use('/api/enroll/passkey/verify', limitByAddress({ db: deps.db, scope: 'enroll_link_verify', rule: limits.verify }));
+  router.use('/api/enroll/fallback/options', limitByAddress({ db: deps.db, scope: 'enroll_link_options', rule: limits.options }));
+  router.use('/api/enroll/fallback/verify', limitByAddress({ db: deps.db, scope: 'enroll_link_verify', rule: limits.verify }));
 
   router.openapi(
     createRoute({
@@ -56,6 +60,35 @@ export function enrollmentLinkRoutes(deps: AppDeps) {
       const { user, purpose, established } = await finishEnrollmentWithLink(deps, rp, requesterOf(c), { token, ceremonyId, response: response as RegistrationResponseJSON, label: label ?? null });
       setEstablishedSession(c, established, c.get('now'));
       return c.json({ user: publicUser(user), purpose }, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/enroll/fallback/options',
+      tags: ['Enrollment links', 'Recovery'],
+      summary: 'Recovery without WebAuthn: on a recovery link, a new password and a new authenticator app secret (pending its first code)',
+      request: jsonBody(z.object({ token: TokenSchema, password: PasswordSchema })),
+      responses: { 201: jsonContent(EnrollmentSchema, 'The authenticator to set up'), ...errorResponses },
+    }),
+    async (c) => c.json(await startFallbackWithLink(deps, requesterOf(c), c.req.valid('json')), 201),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/enroll/fallback/verify',
+      tags: ['Enrollment links', 'Recovery'],
+      summary: "The app's first code: the recovery completes (every old factor and session ends), the new password, app and fresh backup codes (shown once) are the account's, and the browser is signed in",
+      request: jsonBody(z.object({ token: TokenSchema, ceremonyId: CeremonyIdSchema, code: CodeSchema })),
+      responses: { 201: jsonContent(z.object({ user: UserSchema, backupCodes: z.array(z.string()) }), 'Recovered and signed in'), ...errorResponses },
+    }),
+    async (c) => {
+      const { user, established, backupCodes } = await finishFallbackWithLink(deps, requesterOf(c), c.req.valid('json'));
+      setEstablishedSession(c, established, c.get('now'));
+      c.header('Cache-Control', 'no-store');
+      return c.json({ user: publicUser(user), backupCodes }, 201);
     },
   );
 

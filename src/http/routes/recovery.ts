@@ -6,7 +6,7 @@ import {
   openRecoveryAsAdmin,
   revealRecoveryLinkAsAdmin,
 } from '../../auth/admin/recovery.ts';
-import { cancelOwnRecovery, showOwnRecovery } from '../../auth/manage/recovery.ts';
+import { cancelOwnRecovery, requestSelfRecovery, showOwnRecovery } from '../../auth/manage/recovery.ts';
 import { requesterOf, type AppDeps } from '../context.ts';
 import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -127,6 +127,19 @@ export function recoveryRoutes(deps: AppDeps) {
       responses: { 200: jsonContent(z.object({ recovery: OwnRecoverySchema }), 'Cancelled'), 404: jsonContent(z.any(), 'None open'), ...errorResponses },
     }),
     async (c) => c.json(await cancelOwnRecovery(deps, requesterOf(c)), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/recovery/self',
+      tags: ['Recovery'],
+      summary:
+        'Signed out, with LATCH_SELF_RECOVERY=email: ask to recover an account by username or confirmed email address. The same answer whether or not the account exists; after the wait (72 h by default) a link goes to its confirmed address.',
+      request: jsonBody(z.object({ identifier: wellFormedText().trim().min(1).max(254) })),
+      responses: { 202: jsonContent(z.object({ accepted: z.literal(true) }), 'Accepted (whether or not such an account exists)'), 404: jsonContent(z.any(), 'Self-service recovery is off'), ...errorResponses },
+    }),
+    async (c) => c.json(await requestSelfRecovery(deps, requesterOf(c), c.req.valid('json')), 202),
   );
 
   return router;

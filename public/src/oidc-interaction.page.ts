@@ -45,7 +45,9 @@ async function run(path: string, body?: unknown): Promise<void> {
   try {
     follow(await post<Answer>(path, body, { purpose: 'sign in to this app', redirectOnUnauthenticated: false }));
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'unauthenticated') {
+    // Not signed in, or signed in but the organization requires a passkey first: the sign-in page
+    // deals with both (it shows the requirement), then comes back here.
+    if (error instanceof ApiError && (error.code === 'unauthenticated' || error.code === 'passkey_required')) {
       location.replace(`/signin?next=${encodeURIComponent(`/oidc-interaction?uid=${uid}`)}`);
       return;
     }

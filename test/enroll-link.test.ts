@@ -38,6 +38,15 @@ describe('enrolling a passkey through an admin enrollment link', () => {
     expect(again.body.error.code).toBe('enrollment_link_invalid');
   });
 
+  it('an admin link enrolls a passkey only: the authenticator-app path is refused (administration needs a passkey)', async () => {
+    const { token } = await adminLink();
+    const refused = await t.client().post('/api/enroll/fallback/options', { token, password: 'a long enough password for an admin' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('enrollment_link_invalid');
+    // … and the link still works for its passkey.
+    expect((await t.client().post('/api/enroll/passkey/options', { token })).status).toBe(200);
+  });
+
   it('a registration that fails leaves the link usable; the right one then works', async () => {
     const { token } = await adminLink();
     const browser = t.client();

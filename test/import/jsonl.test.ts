@@ -3,9 +3,11 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { submitPassword } from '../../src/auth/sign-in/password.ts';
 import { signInWithTotpCode } from '../../src/auth/sign-in/second-factor.ts';
+import { finishFallbackWithLink, startFallbackWithLink } from '../../src/auth/enroll/link.ts';
 import { verifyPassword } from '../../src/factors/password.ts';
 import { readJsonl } from '../../src/import/adapters/jsonl.ts';
 import { anonymous, createFlows } from '../auth/helpers.ts';
+import { codeFromUri } from '../helpers/authenticator.ts';
 import { base32, importFootprint, rfc6238, runImport, signInWithPasswordAndCode, storedPasswordHash, streamOf, userNamed } from './helpers.ts';
 
 const f = await createFlows();
@@ -135,6 +137,34 @@ describe('jsonl import', () => {
     await expect(signInWithTotpCode(f.deps, anonymous(f), { ticket: step.ticket, code: '123456', rememberDevice: false })).rejects.toMatchObject({ code: expect.any(String) });
     const sessions = await f.deps.db.selectFrom('sessions').select('id').where('user_id', '=', user.id).execute();
     expect(sessions).toEqual([]);
+  });
+
+  it('on its link, a user imported without a second factor can set up an authenticator app instead of a passkey, keeping the imported password', async () => {
+    const { links } = await runImport(f, readJsonl(streamOf(jsonl([{ username: 'jl-link-app', passwordHash: pbkdf2Sha256(PASSWORD) }, { username: 'jl-link-nopw' }]))));
+    const tokenOf = (username: string) => links.find((link) => link.username === username)!.url.split('token=')[1]!;
+    // Without a password of its own, the account must choose one on the link.
+    await expect(startFallbackWithLink(f.deps, anonymous(f), { token: tokenOf('jl-link-nopw') })).rejects.toMatchObject({ code: 'validation_failed' });
+
+    const user = (await userNamed(f, 'jl-link-app'))!;
+    const importedHash = await storedPasswordHash(f, user.id);
+    const token = tokenOf('jl-link-app');
+    const enrollment = await startFallbackWithLink(f.deps, anonymous(f), { token });
+    // A wrong first code changes nothing; the right one finishes.
+    const wrong = codeFromUri(enrollment.otpauthUri, f.t.clock.now()) === '000000' ? '111111' : '000000';
+    await expect(finishFallbackWithLink(f.deps, anonymous(f), { token, ceremonyId: enrollment.ceremonyId, code: wrong })).rejects.toMatchObject({ code: 'code_invalid' });
+    const done = await finishFallbackWithLink(f.deps, anonymous(f), { token, ceremonyId: enrollment.ceremonyId, code: codeFromUri(enrollment.otpauthUri, f.t.clock.now()) });
+    expect(done.user.id).toBe(user.id);
+    expect(done.established.session.amr).toEqual(expect.arrayContaining(['pwd', 'otp']));
+    expect(done.backupCodes.length).toBeGreaterThan(0);
+    expect(await storedPasswordHash(f, user.id)).toBe(importedHash);
+    const kinds = await f.deps.db.selectFrom('factors').select('kind').where('user_id', '=', user.id).where('status', '=', 'active').execute();
+    expect(kinds.map((row) => row.kind).sort()).toEqual(['backup_codes', 'password', 'totp']);
+
+    // The link worked once.
+    await expect(startFallbackWithLink(f.deps, anonymous(f), { token })).rejects.toMatchObject({ code: 'enrollment_link_invalid' });
+    // From now on the imported password and the new app sign in.
+    const signedIn = await signInWithPasswordAndCode(f, 'jl-link-app', PASSWORD, (now) => codeFromUri(enrollment.otpauthUri, now));
+    expect(signedIn.user.id).toBe(user.id);
   });
 
   it('the TOTP secret and password hash appear in no audit row, report or progress callback; the stored secret is sealed', async () => {

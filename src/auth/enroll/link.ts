@@ -87,14 +87,23 @@ export async function finishEnrollmentWithLink(
 }
 
 /**
- * Recovery without WebAuthn, step one: on a recovery link, a new password (checked, hashed) and a
- * new authenticator secret, pending its first code (a `recovery_fallback` ceremony). Only recovery
- * links: an admin or import link enrolls a passkey.
+ * Without WebAuthn, step one: on a recovery link, a new password (checked, hashed) and a new
+ * authenticator secret, pending its first code (a `recovery_fallback` ceremony: the kind serves
+ * import links too). On an import link (a user imported without a second factor) the password is
+ * optional when the account already has one: the imported password stays, and the app joins it.
+ * An admin link enrolls a passkey only: administration needs one.
  */
-export async function startFallbackWithLink(deps: AuthDeps, requester: Requester, input: { token: string; password: string }): Promise<TotpEnrollment> {
+export async function startFallbackWithLink(deps: AuthDeps, requester: Requester, input: { token: string; password?: string | undefined }): Promise<TotpEnrollment> {
   const { link, user } = await usableLink(deps, input.token, requester.now);
-  if (link.purpose !== 'recovery') throw new LatchError('enrollment_link_invalid');
-  assertAcceptablePassword(input.password, user.username);
+  if (link.purpose !== 'recovery' && link.purpose !== 'import') throw new LatchError('enrollment_link_invalid');
+  let passwordHash: string | null = null;
+  if (input.password !== undefined) {
+    assertAcceptablePassword(input.password, user.username);
+    passwordHash = await hashPassword(input.password);
+  } else if (link.purpose === 'recovery' || !(await activePasswordFactor(deps.db, user.id))) {
+    // A recovery replaces every way in, and an account without a password needs one to sign in with.
+    throw new LatchError('validation_failed', 'Choose a password: this account needs one to sign in with.');
+  }
   const secret = generateTotpSecret();
   const enrollmentId = randomUUID();
   const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
@@ -104,7 +113,7 @@ export async function startFallbackWithLink(deps: AuthDeps, requester: Requester
     {
       kind: 'recovery_fallback',
       userId: user.id,
-      data: { enrollmentId, linkId: link.id, passwordHash: await hashPassword(input.password), secretSealed: sealed.sealed, keyId: sealed.keyId },
+      data: { enrollmentId, linkId: link.id, passwordHash, secretSealed: sealed.sealed, keyId: sealed.keyId },
       ttlSeconds: ENROLLMENT_TTL_SECONDS,
       maxAttempts: ENROLLMENT_MAX_ATTEMPTS,
     },
@@ -113,10 +122,15 @@ export async function startFallbackWithLink(deps: AuthDeps, requester: Requester
   return presentEnrollment(deps.config, ceremonyId, user.username, secret);
 }
 
+async function activePasswordFactor(db: AuthDeps['db'], userId: string) {
+  return db.selectFrom('factors').select('id').where('user_id', '=', userId).where('kind', '=', 'password').where('status', '=', 'active').executeTakeFirst();
+}
+
 /**
- * Step two: the first code proves the app. In one transaction: the link used up, the recovery
- * completed (every old factor revoked, every session ended), then the new password, authenticator
- * and fresh backup codes, and a new session. The codes are shown once.
+ * Step two: the first code proves the app. In one transaction: the link used up, on a recovery
+ * link the recovery completed (every old factor revoked, every session ended), then the password
+ * (new, or the imported one kept), the authenticator and fresh backup codes, and a new session.
+ * The codes are shown once.
  */
 export async function finishFallbackWithLink(
   deps: AuthDeps,
@@ -134,12 +148,14 @@ export async function finishFallbackWithLink(
   return deps.db.transaction().execute(async (trx) => {
     if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'recovery_fallback', requester.now))) throw new LatchError('ceremony_invalid');
     const used = await consumeEnrollmentLink(trx, deps.keyring, input.token, requester.now);
-    if (!used || used.id !== link.id || used.purpose !== 'recovery') throw new LatchError('enrollment_link_invalid');
-    // The old factors go first (all of them: the new ones do not exist yet), then the new ones are added.
-    await completeRecovery(trx, requester, { link: used, newFactorId: null });
+    if (!used || used.id !== link.id || (used.purpose !== 'recovery' && used.purpose !== 'import')) throw new LatchError('enrollment_link_invalid');
+    // A recovery: the old factors go first (all of them: the new ones do not exist yet), then the new ones are added.
+    if (used.purpose === 'recovery') await completeRecovery(trx, requester, { link: used, newFactorId: null });
     const user = await trx.selectFrom('users').selectAll().where('id', '=', link.user_id).forUpdate().executeTakeFirstOrThrow();
     if (user.status !== 'active') throw new LatchError('enrollment_link_invalid');
-    const { factor: password } = await storePasswordHash(trx, user.id, pending.passwordHash, requester.now);
+    const kept = pending.passwordHash === null ? await activePasswordFactor(trx, user.id) : null;
+    if (pending.passwordHash === null && !kept) throw new LatchError('ceremony_invalid');
+    const password = kept ?? (await storePasswordHash(trx, user.id, pending.passwordHash!, requester.now)).factor;
     const totp = await insertTotpFactor(trx, deps.keyring, user.id, { secret, parameters: defaultTotpParameters, acceptedStep: step, label: null, boundSessionId: null }, requester.now);
     const backup = await insertBackupCodeSet(trx, deps.keyring, user.id, requester.now);
     await recordAudit(trx, requester, {

@@ -12,7 +12,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, onTestFailed, vi } from 'vitest';
 import pg from 'pg';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { decodeBase32, totp as totpOf } from '../helpers/authenticator.ts';
@@ -73,6 +73,8 @@ async function freePort(): Promise<number> {
 
 export interface Latch {
   url: string;
+  /** The server's configuration (its keys included: a test can write what the server would read). */
+  config: Config;
   clock: TestClock;
   server: RunningServer;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startLatch(options: { env?: Record<string, string> } = {})
   const server = await startServer(config, { clock });
   return {
     url: `http://localhost:${port}`,
+    config,
     clock,
     server,
     async close() {

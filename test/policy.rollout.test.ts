@@ -90,7 +90,9 @@ describe('restricted sessions and notices', () => {
     expect(restrictedSessionMayUse('GET', '/api/factors')).toBe(false);
     expect(restrictedSessionMayUse('DELETE', '/api/session/passkey-invitation')).toBe(false);
     expect(restrictedSessionMayUse('POST', '/api/factors/totp/setup')).toBe(false);
-    expect(restrictedSessionMayUse('GET', '/api/forward-auth')).toBe(false);
+    // The proxy's question answers a restricted session by sending it to sign-in, never into the app (forward-auth.restricted-session).
+    expect(restrictedSessionMayUse('GET', '/api/forward-auth')).toBe(true);
+    expect(restrictedSessionMayUse('POST', '/api/forward-auth/continue')).toBe(false);
   });
 
   it('the notice counts days at read time', () => {

@@ -180,10 +180,12 @@ describe('recovery without WebAuthn: a new password, authenticator app and backu
     expect(await code(registerOnLink(f, token))).toBe('enrollment_link_invalid');
   });
 
-  it('only a recovery link offers it', async () => {
+  it('an admin link does not offer it (administration needs a passkey); a recovery link always needs a new password', async () => {
     const { createEnrollmentLink } = await import('../src/enrollment/links.ts');
     const user = await signUpPasskeyUser(f);
-    const { token } = await createEnrollmentLink(f.t.db, f.t.keyring, { userId: user.user.id, purpose: 'import', ttlSeconds: 3600, createdBy: null, now: f.t.clock.now() });
+    const { token } = await createEnrollmentLink(f.t.db, f.t.keyring, { userId: user.user.id, purpose: 'admin', ttlSeconds: 3600, createdBy: null, now: f.t.clock.now() });
     expect(await code(startFallbackWithLink(f.deps, anonymous(f), { token, password: 'a long new recovery passphrase 7' }))).toBe('enrollment_link_invalid');
+    const recovery = await createEnrollmentLink(f.t.db, f.t.keyring, { userId: user.user.id, purpose: 'recovery', ttlSeconds: 3600, createdBy: null, now: f.t.clock.now() });
+    expect(await code(startFallbackWithLink(f.deps, anonymous(f), { token: recovery.token }))).toBe('validation_failed');
   });
 });

@@ -178,7 +178,7 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
       policy,
       url: (ctx: any, interaction: { uid: string }) => {
         // This browser may finish this interaction, and no other (src/oidc/interaction.ts).
-        const value = withInteraction(deps.keyring, ctx.cookies.get(INTERACTION_COOKIE), interaction.uid);
+        const value = withInteraction(deps.keyring, ctx.cookies.get(INTERACTION_COOKIE, { signed: false }), interaction.uid);
         const secure = deps.config.origins[0]!.startsWith('https:') ? '; Secure' : '';
         ctx.append('Set-Cookie', `${INTERACTION_COOKIE}=${value}; Path=/; Max-Age=${INTERACTION_SECONDS}; HttpOnly; SameSite=Lax${secure}`);
         return `/oidc-interaction?uid=${encodeURIComponent(interaction.uid)}`;

@@ -202,13 +202,17 @@ async function showUsers(params: URLSearchParams): Promise<void> {
   const more = byId<HTMLButtonElement>('more-results');
   let after: string | null = null;
   let shown = 0;
+  // A newer search supersedes an older one still in flight: its late answer must not replace the newer results.
+  let generation = 0;
   const load = async (reset: boolean) => {
+    const mine = reset ? ++generation : generation;
     const query = new URLSearchParams({ limit: '50' });
     if (prefix.value.trim()) query.set('prefix', prefix.value.trim());
     if (group.value) query.set('group', group.value);
     if (state.value) query.set('factorState', state.value);
     if (!reset && after) query.set('after', after);
     const page = await get<{ users: ListedUser[]; nextAfter: string | null }>(`/api/admin/users?${query}`, { purpose: 'search users' });
+    if (mine !== generation) return;
     if (reset) {
       results.replaceChildren();
       shown = 0;

@@ -110,8 +110,9 @@ describeInBrowser('administration journeys', () => {
     await expectVisible(page.locator('#search'));
     await page.getByLabel('Signs in with').selectOption('totp_only');
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('link', { name: app.username }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.locator('#results-summary').textContent(), { timeout: 15_000 }).toBe('1 user.');
     expect(await page.locator('#results .item').count()).toBe(1);
+    await page.getByRole('link', { name: app.username }).waitFor({ timeout: 15_000 });
     await expectAccessible(page, 'admin user search');
     await page.getByRole('link', { name: app.username }).click();
     await expectVisible(page.locator('#factor-list'));

@@ -31,6 +31,7 @@ const RecoverySchema = z
     cancelReason: z.string().nullable(),
   })
   .openapi('RecoveryRequest');
+const RecoveryListItemSchema = RecoverySchema.extend({ username: z.string(), openedByUsername: z.string().nullable(), approvedByUsername: z.string().nullable() }).openapi('RecoveryRequestListItem');
 const OwnRecoverySchema = z
   .object({ id: z.string(), mode: z.enum(['admin', 'self']), status: z.enum(['requested', 'waiting', 'ready', 'completed', 'cancelled', 'expired']), createdAt: z.string(), waitEndsAt: z.string().nullable() })
   .openapi('OwnRecoveryRequest');
@@ -55,7 +56,7 @@ export function recoveryRoutes(deps: AppDeps) {
       tags: adminTags,
       summary: 'Recovery requests, newest first, optionally of one user or only open ones (admin.read)',
       request: { query: z.object({ userId: z.uuid().optional(), open: z.enum(['true', 'false']).optional() }) },
-      responses: { 200: jsonContent(z.object({ requests: z.array(RecoverySchema) }), 'Requests'), ...errorResponses },
+      responses: { 200: jsonContent(z.object({ requests: z.array(RecoveryListItemSchema) }), 'Requests, with the usernames of the user and of both administrators'), ...errorResponses },
     }),
     async (c) => {
       const query = c.req.valid('query');

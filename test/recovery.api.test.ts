@@ -52,7 +52,7 @@ describe('recovery API', () => {
 
   it('self-service is off by default: 404, nothing opened, and the sign-in page is told it is not offered', async () => {
     expect(t.config.recovery.selfService).toBe('off');
-    expect((await t.client().get('/api/recovery/self')).body).toEqual({ offered: false });
+    expect((await t.client().get('/api/recovery/self')).body).toEqual({ offered: false, waitHours: null });
     const user = await seedSignedInUser(t, t.client());
     const response = await t.client().post('/api/recovery/self', { identifier: user.user.username });
     expect(response.status).toBe(404);
@@ -75,7 +75,7 @@ describe('self-service recovery by email (LATCH_SELF_RECOVERY=email)', async () 
   const s = await createTestApp({ env: { LATCH_SELF_RECOVERY: 'email' } });
 
   it('the same answer for an unknown account, one without a confirmed address, and a real one; only the real one starts a 72 h wait', async () => {
-    expect((await s.client().get('/api/recovery/self')).body).toEqual({ offered: true });
+    expect((await s.client().get('/api/recovery/self')).body).toEqual({ offered: true, waitHours: 72 });
     const withEmail = await seedSignedInUser(s, s.client());
     await s.db.updateTable('users').set({ email: 'owner@example.test', email_verified_at: s.clock.now() }).where('id', '=', withEmail.user.id).execute();
     const withoutEmail = await seedSignedInUser(s, s.client());

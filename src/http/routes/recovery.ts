@@ -137,9 +137,12 @@ export function recoveryRoutes(deps: AppDeps & { deferred: DeferredWork }) {
       path: '/api/recovery/self',
       tags: ['Recovery'],
       summary: 'Signed out: whether self-service recovery by email is offered here (LATCH_SELF_RECOVERY=email); the sign-in page shows its form only then',
-      responses: { 200: jsonContent(z.object({ offered: z.boolean() }), 'Offered or not'), ...errorResponses },
+      responses: { 200: jsonContent(z.object({ offered: z.boolean(), waitHours: z.number().nullable() }), 'Offered or not, and the waiting period when offered'), ...errorResponses },
     }),
-    (c) => c.json({ offered: deps.config.recovery.selfService === 'email' }, 200),
+    (c) => {
+      const offered = deps.config.recovery.selfService === 'email';
+      return c.json({ offered, waitHours: offered ? deps.config.recovery.selfServiceWaitHours : null }, 200);
+    },
   );
 
   router.openapi(

@@ -36,6 +36,7 @@ import { oidcProviderHandler, oidcRoutes } from './http/routes/oidc.ts';
 import { createOidc, OIDC_PATH } from './oidc/provider.ts';
 import { poolOf } from './db/database.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { createDeferredWork } from './deferred-work.ts';
 
 export type { AppDeps } from './http/context.ts';
 
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes(deps, authenticatorNames));
   app.route('/', adminAdoptionRoutes(deps));
   app.route('/', enrollmentLinkRoutes(deps));
-  app.route('/', recoveryRoutes(deps));
+  app.route('/', recoveryRoutes({ ...deps, deferred: deps.deferred ?? createDeferredWork(deps.logger) }));
   // The OpenID Connect provider: its protocol endpoints under /oidc (its own Node handler, outside
   // the /api gate), its interaction API beside the other routes.
   const oidc = deps.oidc ?? createOidc(deps);

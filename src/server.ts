@@ -13,6 +13,7 @@ import type { Metrics } from './metrics/metrics.ts';
 import { startNotificationWorker } from './notifications/worker.ts';
 import { startAuditCheckpointer } from './audit/checkpoints.ts';
 import { startRecoveryWorker } from './recovery/recovery.ts';
+import { createDeferredWork } from './deferred-work.ts';
 import { mailerFor } from './notifications/transport.ts';
 import { deleteExpiredOidcPayloads } from './oidc/adapter.ts';
 import { endGrantsOfEndedSessions } from './oidc/logout.ts';
@@ -55,7 +56,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   if (options.migrate !== false) await migrateToLatest(db);
   const oidc = createOidc({ db, keyring, config, logger });
-  const app = createApp({ db, config, keyring, clock, logger, oidc, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
+  const deferred = createDeferredWork(logger);
+  const app = createApp({ db, config, keyring, clock, logger, oidc, deferred, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
 
   const { timeouts } = config;
   const server = await new Promise<ServerType>((resolveServer, rejectServer) => {
@@ -124,6 +126,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearInterval(closeIdle);
         clearTimeout(deadline);
       }
+      // Work the last requests started after answering (self-service recovery) finishes before the pool closes.
+      await deferred.settled();
       await notificationWorker.stop();
       await auditCheckpointer.stop();
       await recoveryWorker.stop();

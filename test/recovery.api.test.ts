@@ -50,12 +50,14 @@ describe('recovery API', () => {
     expect((await t.client().get('/api/recovery')).status).toBe(401);
   });
 
-  it('self-service is off by default: 404, nothing opened', async () => {
+  it('self-service is off by default: 404, nothing opened, and the sign-in page is told it is not offered', async () => {
     expect(t.config.recovery.selfService).toBe('off');
+    expect((await t.client().get('/api/recovery/self')).body).toEqual({ offered: false, waitHours: null });
     const user = await seedSignedInUser(t, t.client());
     const response = await t.client().post('/api/recovery/self', { identifier: user.user.username });
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe('recovery_self_service_off');
+    await t.deferred.settled();
     expect(await t.db.selectFrom('recovery_requests').selectAll().where('user_id', '=', user.user.id).execute()).toEqual([]);
   });
 
@@ -73,6 +75,7 @@ describe('self-service recovery by email (LATCH_SELF_RECOVERY=email)', async () 
   const s = await createTestApp({ env: { LATCH_SELF_RECOVERY: 'email' } });
 
   it('the same answer for an unknown account, one without a confirmed address, and a real one; only the real one starts a 72 h wait', async () => {
+    expect((await s.client().get('/api/recovery/self')).body).toEqual({ offered: true, waitHours: 72 });
     const withEmail = await seedSignedInUser(s, s.client());
     await s.db.updateTable('users').set({ email: 'owner@example.test', email_verified_at: s.clock.now() }).where('id', '=', withEmail.user.id).execute();
     const withoutEmail = await seedSignedInUser(s, s.client());
@@ -83,6 +86,8 @@ describe('self-service recovery by email (LATCH_SELF_RECOVERY=email)', async () 
     }
     expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
     expect(answers[0]).toEqual([202, '{"accepted":true}']);
+    // The account is looked up after the answer (recovery.self-service-enumeration.test.ts).
+    await s.deferred.settled();
     const requests = await s.db.selectFrom('recovery_requests').selectAll().execute();
     expect(requests.map((r) => [r.user_id, r.mode, r.status, r.opened_by])).toEqual([[withEmail.user.id, 'self', 'waiting', null]]);
     expect(requests[0]!.wait_ends_at!.getTime() - s.clock.now().getTime()).toBe(72 * 3600 * 1000);

@@ -4,10 +4,12 @@
  * so a stale session meets the step-up dialog (stepup.ts, passkey only) and then carries on.
  *
  * Views by address, so links, the back button and a reload work: /admin (dashboard),
- * /admin?view=users&prefix=…&group=…&factorState=… (search), /admin?user=<id> (a user).
+ * /admin?view=users&prefix=…&group=…&factorState=… (search), /admin?view=recovery (open recovery
+ * requests), /admin?user=<id> (a user).
  */
 import { drawAdoptionChart, dayLabel, type Point } from './adoption-chart.ts';
 import { api, ApiError, currentSession, del, get, messageOf, post, setUnauthenticatedHandler, StepUpCancelled, type User } from './api.ts';
+import { loadRecoveries, recoveryForm, renderRecoveryList } from './admin-recovery.ts';
 import { confirmAction } from './confirm.ts';
 import { installStepUp } from './stepup.ts';
 import { byId, describeUserAgent, formatDateTime, formatDay, h, messageRegions, pageMessages, setFlash, showView, timeElement, withBusy, type Messages } from './ui.ts';
@@ -249,10 +251,38 @@ async function showUsers(params: URLSearchParams): Promise<void> {
   await load(true);
 }
 
+// ——— Recovery requests ———
+
+async function showRecoveries(): Promise<void> {
+  const panel = panelMessages('recovery-panel');
+  const refresh = async () => {
+    const requests = await loadRecoveries({}, 'see the recovery requests');
+    renderRecoveryList(byId('recovery-list'), requests, { me, messages: panel, report, showUser: true, linkSlot: byId('recovery-link-slot'), refresh });
+  };
+  await refresh();
+  showView('recovery', { focus: false });
+}
+
+/** A user's Recovery panel: their open request (if any) and, otherwise, "Start a recovery". */
+async function renderUserRecovery(user: Profile['user']): Promise<void> {
+  const panel = panelMessages('user-recovery');
+  const refresh = async () => {
+    const requests = await loadRecoveries({ userId: user.id }, "see this user's recovery");
+    renderRecoveryList(byId('user-recovery-list'), requests, { me, messages: panel, report, showUser: false, userHasConfirmedEmail: user.emailVerified === true, linkSlot: byId('user-recovery-link-slot'), refresh });
+    const start = byId('user-recovery-start');
+    if (requests.length > 0) start.replaceChildren();
+    else if (user.id === me.id) start.replaceChildren(h('p', { class: 'hint' }, 'You cannot start a recovery of your own account: ask another administrator.'));
+    else if (user.status !== 'active') start.replaceChildren(h('p', { class: 'hint' }, 'This account is disabled: enable it before starting a recovery.'));
+    else start.replaceChildren(recoveryForm(user.id, user.username, { messages: panel, report, refresh }));
+  };
+  byId('user-recovery-link-slot').replaceChildren();
+  await refresh();
+}
+
 // ——— One user ———
 
 interface Profile {
-  user: { id: string; username: string; displayName: string; email: string | null; status: 'active' | 'disabled'; isAdmin: boolean; createdAt: string; disabledAt: string | null };
+  user: { id: string; username: string; displayName: string; email: string | null; emailVerified?: boolean; status: 'active' | 'disabled'; isAdmin: boolean; createdAt: string; disabledAt: string | null };
   groups: Array<{ id: string; name: string; isDefault: boolean }>;
   exemption: { reason: string; expiresAt: string | null } | null;
   factors: Array<{ id: string; kind: string; label: string | null; authenticatorName: string | null; createdAt: string; lastUsedAt: string | null; flagged: boolean; flaggedReason?: string | null }>;
@@ -274,12 +304,14 @@ const hidden = (text: string) => h('span', { class: 'visually-hidden' }, text);
 async function showUser(userId: string): Promise<void> {
   const profile = await get<Profile>(`/api/admin/users/${encodeURIComponent(userId)}`, { purpose: "see this user's details" });
   renderUser(profile);
+  await renderUserRecovery(profile.user);
   showView('user', { focus: false });
 }
 
 async function reloadUser(userId: string, after: () => void): Promise<void> {
   const profile = await get<Profile>(`/api/admin/users/${encodeURIComponent(userId)}`);
   renderUser(profile);
+  await renderUserRecovery(profile.user);
   after();
 }
 
@@ -519,11 +551,13 @@ async function start(): Promise<void> {
   byId('who').textContent = `Signed in as ${me.username}`;
   const params = new URLSearchParams(location.search);
   const userId = params.get('user');
-  const view = userId ? 'user' : params.get('view') === 'users' ? 'users' : 'dashboard';
-  byId(view === 'dashboard' ? 'nav-dashboard' : 'nav-users').setAttribute('aria-current', 'page');
+  const requested = params.get('view');
+  const view = userId ? 'user' : requested === 'users' || requested === 'recovery' ? requested : 'dashboard';
+  byId(view === 'dashboard' ? 'nav-dashboard' : view === 'recovery' ? 'nav-recovery' : 'nav-users').setAttribute('aria-current', 'page');
   try {
     if (userId) await showUser(userId);
     else if (view === 'users') await showUsers(params);
+    else if (view === 'recovery') await showRecoveries();
     else await showDashboard();
   } catch (error) {
     report(messages, error);

@@ -3,7 +3,7 @@
  * then a backup code. After a fallback sign-in, invite the user to add a passkey; after a backup
  * code, say how many are left and offer new ones.
  */
-import { ApiError, attemptsLeftNote, currentSession, del, isRestricted, isWrongCode, listFactors, messageOf, post, type Rollout, type User } from './api.ts';
+import { ApiError, attemptsLeftNote, currentSession, del, get, isRestricted, isWrongCode, listFactors, messageOf, post, type Rollout, type User } from './api.ts';
 import { renderBackupCodes } from './backup-codes.ts';
 import { addPasskey, PasskeyOptionsFailed, signalAcceptedPasskeys, signInWithPasskey, UnknownPasskey, upgradeToPasskeyAutomatically } from './passkeys.ts';
 import { installStepUp } from './stepup.ts';
@@ -409,10 +409,61 @@ byId('recovered-new-phone').addEventListener('click', () => {
   location.assign('/account#new-phone');
 });
 
+// ——— Lost every way to sign in (self-service recovery, when the server offers it) ———
+
+/** Shows the "Lost every way to sign in?" link only where the server has LATCH_SELF_RECOVERY=email. */
+async function offerSelfRecovery(): Promise<void> {
+  const answer = await get<{ offered: boolean; waitHours: number | null }>('/api/recovery/self', { stepUp: false, redirectOnUnauthenticated: false }).catch(() => null);
+  if (!answer?.offered) return;
+  if (answer.waitHours) byId('lost-wait').textContent = answer.waitHours % 24 === 0 ? ` of ${answer.waitHours / 24} day${answer.waitHours === 24 ? '' : 's'}` : ` of ${answer.waitHours} hour${answer.waitHours === 1 ? '' : 's'}`;
+  byId('lost-link').hidden = false;
+}
+
+byId('to-lost').addEventListener('click', () => {
+  const typed = byId<HTMLInputElement>('username').value.trim() || byId<HTMLInputElement>('pw-username').value.trim();
+  const field = byId<HTMLInputElement>('lost-identifier');
+  if (typed && !field.value) field.value = typed;
+  messages.clear();
+  showView('lost');
+});
+
+byId('lost-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const field = byId<HTMLInputElement>('lost-identifier');
+  const identifier = field.value.trim();
+  if (!identifier) {
+    messages.error('Enter your username or email address.', field);
+    field.focus();
+    return;
+  }
+  await withBusy(byId<HTMLButtonElement>('lost-submit'), 'Sending…', async () => {
+    try {
+      // The answer is the same whether or not the account exists, and so is what this page says.
+      await post('/api/recovery/self', { identifier }, { stepUp: false, redirectOnUnauthenticated: false });
+      messages.clear();
+      field.value = '';
+      showView('lost-sent');
+    } catch (error) {
+      messages.error(messageOf(error));
+    }
+  });
+});
+
+for (const button of document.querySelectorAll('[data-action="back-to-sign-in"]')) {
+  button.addEventListener('click', () => {
+    messages.clear();
+    if (passkeysWork) {
+      showView('passkey');
+      void startAutofill();
+    } else showView('password');
+  });
+}
+
 // ——— Start ———
 
 async function start(): Promise<void> {
   installStepUp();
+  void offerSelfRecovery();
   const flash = takeFlash();
   const existing = await currentSession().catch(() => null);
   if (existing && isRestricted(existing.rollout)) {

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Db } from '../db/database.ts';
+import type { DeferredWork } from '../deferred-work.ts';
 import type { Session, User } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionCookieSettings } from './session-cookie.ts';
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics?: Metrics | null;
   /** The OpenID Connect provider; created by createApp unless passed (instances share one database either way). */
   oidc?: Oidc;
+  /** Work started by a request and finished after its answer; created by createApp unless passed (the server waits for it on shutdown). */
+  deferred?: DeferredWork;
 }
 
 export interface AppEnv {

@@ -1,6 +1,7 @@
 import type { LogConfig } from 'kysely';
 import { afterAll } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
+import { createDeferredWork, type DeferredWork } from '../../src/deferred-work.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { generateKeyring, type Keyring } from '../../src/crypto/keyring.ts';
 import type { Db } from '../../src/db/database.ts';
@@ -22,6 +23,8 @@ export interface TestApp {
   keyring: Keyring;
   config: Config;
   logger: Logger;
+  /** Work requests started after answering (self-service recovery): `await t.deferred.settled()` before looking at its outcome. */
+  deferred: DeferredWork;
   /** A browser-like client with its own cookie jar, sending same-origin JSON by default. */
   client(options?: { clientAddress?: string }): TestClient;
   /** Another app over the same database: a second server instance. */
@@ -38,8 +41,12 @@ export async function createTestApp(options: { env?: Record<string, string>; log
   const keyring = generateKeyring();
   const clock = fakeClock();
   const logger = options.logger ?? silentLogger;
-  const app = createApp({ db: database.db, config, keyring, clock, logger });
-  afterAll(() => database.close());
+  const deferred = createDeferredWork(logger);
+  const app = createApp({ db: database.db, config, keyring, clock, logger, deferred });
+  afterAll(async () => {
+    await deferred.settled();
+    await database.close();
+  });
   return {
     app,
     db: database.db,
@@ -48,6 +55,7 @@ export async function createTestApp(options: { env?: Record<string, string>; log
     keyring,
     config,
     logger,
+    deferred,
     client: (clientOptions = {}) => new TestClient(app, clientOptions.clientAddress ?? '203.0.113.10'),
     anotherInstance: () => createApp({ db: database.connectAgain(), config, keyring, clock, logger }),
   };

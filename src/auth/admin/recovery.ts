@@ -46,12 +46,17 @@ export async function revealRecoveryLinkAsAdmin(deps: AuthDeps, requester: Reque
   return { url, expiresAt: expiresAt.toISOString() };
 }
 
+/** With the usernames of the user and of both admins, so the admin pages can say who is who. */
 export async function listRecoveriesAsAdmin(deps: AuthDeps, requester: Requester, input: { userId: string | null; open: boolean }) {
   if (input.userId) assertIdShape(input.userId, 'user_not_found');
   return asAdmin(deps, requester, 'admin.read', async (trx) => {
     let query = trx.selectFrom('recovery_requests').selectAll().orderBy('created_at', 'desc').limit(200);
     if (input.userId) query = query.where('user_id', '=', input.userId);
     if (input.open) query = query.where('status', 'in', ['requested', 'waiting', 'ready']);
-    return (await query.execute()).map(presentRecovery);
+    const requests = await query.execute();
+    const ids = [...new Set(requests.flatMap((request) => [request.user_id, request.opened_by, request.approved_by]).filter((id): id is string => id !== null))];
+    const names = new Map(ids.length === 0 ? [] : (await trx.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute()).map((user) => [user.id, user.username] as const));
+    const nameOf = (id: string | null) => (id === null ? null : (names.get(id) ?? null));
+    return requests.map((request) => ({ ...presentRecovery(request), username: nameOf(request.user_id) ?? '', openedByUsername: nameOf(request.opened_by), approvedByUsername: nameOf(request.approved_by) }));
   });
 }

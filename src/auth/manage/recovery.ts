@@ -32,22 +32,30 @@ export async function cancelOwnRecovery(deps: AuthDeps, requester: Requester) {
 export const selfRecoveryPerAddress: AttemptRule = { kind: 'cap', limit: 5, windowSeconds: 60 * 60, lockoutSeconds: 60 * 60 };
 
 /**
- * POST /api/recovery/self (signed out, only with LATCH_SELF_RECOVERY=email): one answer whether or
- * not the account exists, has a confirmed address, or has a request open already.
+ * POST /api/recovery/self (signed out, only with LATCH_SELF_RECOVERY=email), the part the answer
+ * waits for: whether the feature is on, and the per-address cap. Nothing here looks at the
+ * account, so the answer (and the database work before it) is the same whoever is named; the
+ * lookup and the opening are `openSelfRecoveryNamed`, run after the answer (src/deferred-work.ts).
  */
-export async function requestSelfRecovery(deps: AuthDeps, requester: Requester, input: { identifier: string }): Promise<{ accepted: true }> {
+export async function acceptSelfRecovery(deps: AuthDeps, requester: Requester): Promise<{ accepted: true }> {
   if (deps.config.recovery.selfService !== 'email') throw new LatchError('recovery_self_service_off');
   const claim = await claimAttempt(deps.db, rateLimitKeys.address('recovery-self', requester.clientAddress), selfRecoveryPerAddress, requester.now);
   if (!claim.allowed) throw new LatchError('rate_limited', undefined, { retryAfterSeconds: claim.retryAfterSeconds });
+  return { accepted: true };
+}
+
+/**
+ * After the answer: finds the account by username or confirmed address and opens its request
+ * (openSelfRecovery says no to "no confirmed address", "one is open already", "too many").
+ */
+export async function openSelfRecoveryNamed(deps: AuthDeps, requester: Requester, input: { identifier: string }): Promise<void> {
   const email = input.identifier.includes('@') ? normalizeEmail(input.identifier) : null;
   // An address matches case-insensitively (as sameAddress does), and only if it names one account.
   const byEmail = email
     ? await deps.db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', email.toLowerCase()).where('email_verified_at', 'is not', null).limit(2).execute()
     : [];
   const user = email ? (byEmail.length === 1 ? byEmail[0] : undefined) : await findUserByUsername(deps.db, input.identifier);
-  if (user) {
-    const opened = await deps.db.transaction().execute((trx) => openSelfRecovery(trx, requester, { userId: user.id }, deps.config));
-    if (!opened) await recordAudit(deps.db, requester, { action: 'recovery.open', outcome: 'denied', subjectUserId: user.id, details: { mode: 'self' } });
-  }
-  return { accepted: true };
+  if (!user) return;
+  const opened = await deps.db.transaction().execute((trx) => openSelfRecovery(trx, requester, { userId: user.id }, deps.config));
+  if (!opened) await recordAudit(deps.db, requester, { action: 'recovery.open', outcome: 'denied', subjectUserId: user.id, details: { mode: 'self' } });
 }

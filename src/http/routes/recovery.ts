@@ -6,7 +6,8 @@ import {
   openRecoveryAsAdmin,
   revealRecoveryLinkAsAdmin,
 } from '../../auth/admin/recovery.ts';
-import { cancelOwnRecovery, requestSelfRecovery, showOwnRecovery } from '../../auth/manage/recovery.ts';
+import { acceptSelfRecovery, cancelOwnRecovery, openSelfRecoveryNamed, showOwnRecovery } from '../../auth/manage/recovery.ts';
+import type { DeferredWork } from '../../deferred-work.ts';
 import { requesterOf, type AppDeps } from '../context.ts';
 import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -31,6 +32,7 @@ const RecoverySchema = z
     cancelReason: z.string().nullable(),
   })
   .openapi('RecoveryRequest');
+const RecoveryListItemSchema = RecoverySchema.extend({ username: z.string(), openedByUsername: z.string().nullable(), approvedByUsername: z.string().nullable() }).openapi('RecoveryRequestListItem');
 const OwnRecoverySchema = z
   .object({ id: z.string(), mode: z.enum(['admin', 'self']), status: z.enum(['requested', 'waiting', 'ready', 'completed', 'cancelled', 'expired']), createdAt: z.string(), waitEndsAt: z.string().nullable() })
   .openapi('OwnRecoveryRequest');
@@ -41,7 +43,7 @@ const adminTags = ['Administration', 'Recovery'];
  * Account recovery (src/recovery/): the admin side (open, approve by a second admin, cancel, the
  * link once to the approver) and the user's side (see and cancel their own pending request).
  */
-export function recoveryRoutes(deps: AppDeps) {
+export function recoveryRoutes(deps: AppDeps & { deferred: DeferredWork }) {
   const router = createRouter();
   router.use('/api/admin/recovery', requireSession());
   router.use('/api/admin/recovery/*', requireSession());
@@ -55,7 +57,7 @@ export function recoveryRoutes(deps: AppDeps) {
       tags: adminTags,
       summary: 'Recovery requests, newest first, optionally of one user or only open ones (admin.read)',
       request: { query: z.object({ userId: z.uuid().optional(), open: z.enum(['true', 'false']).optional() }) },
-      responses: { 200: jsonContent(z.object({ requests: z.array(RecoverySchema) }), 'Requests'), ...errorResponses },
+      responses: { 200: jsonContent(z.object({ requests: z.array(RecoveryListItemSchema) }), 'Requests, with the usernames of the user and of both administrators'), ...errorResponses },
     }),
     async (c) => {
       const query = c.req.valid('query');
@@ -131,15 +133,36 @@ export function recoveryRoutes(deps: AppDeps) {
 
   router.openapi(
     createRoute({
+      method: 'get',
+      path: '/api/recovery/self',
+      tags: ['Recovery'],
+      summary: 'Signed out: whether self-service recovery by email is offered here (LATCH_SELF_RECOVERY=email); the sign-in page shows its form only then',
+      responses: { 200: jsonContent(z.object({ offered: z.boolean(), waitHours: z.number().nullable() }), 'Offered or not, and the waiting period when offered'), ...errorResponses },
+    }),
+    (c) => {
+      const offered = deps.config.recovery.selfService === 'email';
+      return c.json({ offered, waitHours: offered ? deps.config.recovery.selfServiceWaitHours : null }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
       method: 'post',
       path: '/api/recovery/self',
       tags: ['Recovery'],
       summary:
-        'Signed out, with LATCH_SELF_RECOVERY=email: ask to recover an account by username or confirmed email address. The same answer whether or not the account exists; after the wait (72 h by default) a link goes to its confirmed address.',
+        'Signed out, with LATCH_SELF_RECOVERY=email: ask to recover an account by username or confirmed email address. The same answer, after the same work, whether or not the account exists: the account is looked up after answering. After the wait (72 h by default) a link goes to its confirmed address.',
       request: jsonBody(z.object({ identifier: wellFormedText().trim().min(1).max(254) })),
       responses: { 202: jsonContent(z.object({ accepted: z.literal(true) }), 'Accepted (whether or not such an account exists)'), 404: jsonContent(z.any(), 'Self-service recovery is off'), ...errorResponses },
     }),
-    async (c) => c.json(await requestSelfRecovery(deps, requesterOf(c), c.req.valid('json')), 202),
+    async (c) => {
+      const requester = requesterOf(c);
+      const answer = await acceptSelfRecovery(deps, requester);
+      // Looking the account up before answering would make an existing one answer later (issue 15).
+      const input = c.req.valid('json');
+      deps.deferred.run('recovery.self', () => openSelfRecoveryNamed(deps, requester, input));
+      return c.json(answer, 202);
+    },
   );
 
   return router;

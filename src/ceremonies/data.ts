@@ -35,7 +35,7 @@ export const ceremonyDataSchemas = {
   }),
   /** Recovery without WebAuthn: the link's new password (as its hash) and authenticator, pending the first code. */
   // A recovery or import link without WebAuthn; no password hash when an import link keeps the imported password.
-  recovery_fallback: z.object({ enrollmentId: z.string().min(1), linkId: z.string().min(1), passwordHash: z.string().min(1).nullable(), ...sealedSecret }),
+  link_fallback: z.object({ enrollmentId: z.string().min(1), linkId: z.string().min(1), passwordHash: z.string().min(1).nullable(), ...sealedSecret }),
   /** A pending authenticator for a signed-in user. */
   /** `replacesFactorId`: the app this one replaces once its code is confirmed (a new phone). */
   totp_setup: z.object({ enrollmentId: z.string().min(1), ...sealedSecret, replacesFactorId: z.string().min(1).optional() }),

@@ -155,7 +155,7 @@ export type CeremonyKind =
   | 'totp_setup'
   | 'signin_ticket'
   | 'email_confirm'
-  | 'recovery_fallback';
+  | 'link_fallback';
 
 export interface CeremoniesTable {
   /** keyed hash of the ceremony id the client holds: the id is a bearer secret (a sign-in ticket is one). */

@@ -88,8 +88,7 @@ export async function finishEnrollmentWithLink(
 
 /**
  * Without WebAuthn, step one: on a recovery link, a new password (checked, hashed) and a new
- * authenticator secret, pending its first code (a `recovery_fallback` ceremony: the kind serves
- * import links too). On an import link (a user imported without a second factor) the password is
+ * authenticator secret, pending its first code (a `link_fallback` ceremony). On an import link (a user imported without a second factor) the password is
  * optional when the account already has one: the imported password stays, and the app joins it.
  * An admin link enrolls a passkey only: administration needs one.
  */
@@ -111,7 +110,7 @@ export async function startFallbackWithLink(deps: AuthDeps, requester: Requester
     deps.db,
     deps.keyring,
     {
-      kind: 'recovery_fallback',
+      kind: 'link_fallback',
       userId: user.id,
       data: { enrollmentId, linkId: link.id, passwordHash, secretSealed: sealed.sealed, keyId: sealed.keyId },
       ttlSeconds: ENROLLMENT_TTL_SECONDS,
@@ -138,15 +137,15 @@ export async function finishFallbackWithLink(
   input: { token: string; ceremonyId: string; code: string },
 ): Promise<{ user: User; established: EstablishedSession; backupCodes: string[] }> {
   const { link } = await usableLink(deps, input.token, requester.now);
-  const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'recovery_fallback', requester.now);
-  const pending = ceremony ? ceremonyData(ceremony, 'recovery_fallback') : null;
+  const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'link_fallback', requester.now);
+  const pending = ceremony ? ceremonyData(ceremony, 'link_fallback') : null;
   if (!ceremony || !pending || pending.linkId !== link.id || ceremony.user_id !== link.user_id) throw new LatchError('ceremony_invalid');
   const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
   const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
   if (step === null) throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
 
   return deps.db.transaction().execute(async (trx) => {
-    if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'recovery_fallback', requester.now))) throw new LatchError('ceremony_invalid');
+    if (!(await consumeCeremony(trx, deps.keyring, input.ceremonyId, 'link_fallback', requester.now))) throw new LatchError('ceremony_invalid');
     const used = await consumeEnrollmentLink(trx, deps.keyring, input.token, requester.now);
     if (!used || used.id !== link.id || (used.purpose !== 'recovery' && used.purpose !== 'import')) throw new LatchError('enrollment_link_invalid');
     // A recovery: the old factors go first (all of them: the new ones do not exist yet), then the new ones are added.

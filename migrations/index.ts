@@ -10,6 +10,8 @@ import * as auditCheckpoints from './2026-11-27T23-audit-checkpoints.ts';
 import * as recovery from './2026-11-27T23-recovery.ts';
 import * as oidc from './2026-11-27T22-oidc.ts';
 import * as linkFallbackCeremony from './2026-11-28T01-link-fallback-ceremony.ts';
+import * as signInsPerDay from './2026-11-28T01-sign-ins-per-day.ts';
+import * as factorStateIndexes from './2026-11-28T02-factor-state-indexes.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (date-prefixed); a static list
@@ -27,4 +29,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T23-recovery': recovery,
   '2026-11-27T22-oidc': oidc,
   '2026-11-28T01-link-fallback-ceremony': linkFallbackCeremony,
+  '2026-11-28T01-sign-ins-per-day': signInsPerDay,
+  '2026-11-28T02-factor-state-indexes': factorStateIndexes,
 };

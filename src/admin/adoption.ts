@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { signInsPerDayBetween } from '../audit/sign-ins-per-day.ts';
 import type { Database, RolloutMode } from '../db/schema.ts';
 import { adoptionStats, type AdoptionCounts } from './stats.ts';
 import type { FactorState } from './users.ts';
@@ -11,8 +12,9 @@ type Executor = Kysely<Database> | Transaction<Database>;
  * per day, each group's deadline and who in it is still on an authenticator app only, the
  * exemptions in force, and passkey adoption over time from the factor history.
  *
- * Days are UTC calendar days. Every query here is either bounded by an index (audit_events by
- * action and time, see migration 2026-11-27T21-adoption-dashboard) or a single pass over factors.
+ * Days are UTC calendar days. Every query here reads a rollup (sign-ins per day, migration
+ * 2026-11-28T01-sign-ins-per-day), is bounded by an index (each user's last sign-in, migration
+ * 2026-11-27T21-adoption-dashboard) or is a single pass over factors.
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -46,31 +48,21 @@ export interface SignInsByDay {
 
 /**
  * Sign-ins (audit `session.create`, its details.method) per UTC day for the last `days` days,
- * today included. Served by the partial index audit_events_sign_ins_idx (session.create rows by
- * time), so it reads only the window's sign-ins, never the whole log.
+ * today included. Read from the rollup the sign-in keeps (src/audit/sign-ins-per-day.ts): a few
+ * rows per day and method, never the audit log itself.
  */
 export async function signInsByDay(db: Executor, now: Date, days = SIGN_IN_DAYS): Promise<SignInsByDay> {
   const keys = lastDays(now, days);
-  const from = new Date(`${keys[0]}T00:00:00.000Z`);
-  const rows = await db
-    .selectFrom('audit_events')
-    .select([sql<string>`to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD')`.as('day'), sql<string | null>`details->>'method'`.as('method')])
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('action', '=', 'session.create')
-    .where('outcome', '=', 'success')
-    .where('occurred_at', '>=', from)
-    .where('occurred_at', '<=', now)
-    .groupBy([sql`1`, sql`2`])
-    .execute();
-  const methods = [...new Set(rows.map((row) => row.method ?? 'unknown'))].sort();
+  const rows = await signInsPerDayBetween(db, keys[0]!, keys.at(-1)!);
+  const methods = [...new Set(rows.map((row) => row.method))].sort();
   const byDay = new Map(keys.map((day) => [day, Object.fromEntries(methods.map((method) => [method, 0])) as Record<string, number>]));
   const totals = Object.fromEntries(methods.map((method) => [method, 0])) as Record<string, number>;
   for (const row of rows) {
     const counts = byDay.get(row.day);
     if (!counts) continue;
-    const method = row.method ?? 'unknown';
-    counts[method] = (counts[method] ?? 0) + Number(row.n);
-    totals[method] = (totals[method] ?? 0) + Number(row.n);
+    const method = row.method;
+    counts[method] = (counts[method] ?? 0) + row.n;
+    totals[method] = (totals[method] ?? 0) + row.n;
   }
   return {
     methods,

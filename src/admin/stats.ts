@@ -37,7 +37,9 @@ function emptyCounts(): AdoptionCounts {
 /**
  * Each active user's factor state and whether they hold unused backup codes, set-based (one pass
  * over factors grouped by user, hash-joined to users) so it stays fast at 100,000 users; the
- * same classification as factorStateSql (users.ts), which the per-user search uses.
+ * same classification as factorStateSql (users.ts), which the per-user search uses. Both parts
+ * read partial indexes only (migration 2026-11-28T02-factor-state-indexes): the active passkeys
+ * and apps, and a semi-join on the unused codes (a user holds one set at most: no distinct).
  */
 export function activeUserStatesSql() {
   return sql`
@@ -46,8 +48,9 @@ export function activeUserStatesSql() {
       from factors where status = 'active' and kind in ('passkey', 'totp') group by user_id
     ),
     backup as (
-      select distinct f.user_id from factors f join backup_codes b on b.factor_id = f.id
-      where f.kind = 'backup_codes' and f.status = 'active' and b.used_at is null
+      select f.user_id from factors f
+      where f.kind = 'backup_codes' and f.status = 'active'
+        and exists (select 1 from backup_codes b where b.factor_id = f.id and b.used_at is null)
     ),
     states as (
       select users.id as user_id,

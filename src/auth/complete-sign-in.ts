@@ -1,8 +1,9 @@
 import type { Transaction } from 'kysely';
-import { recordAudit, type AuditEntry } from '../audit/audit.ts';
-import type { DeferredWrites } from '../audit/deferred-writes.ts';
+import type { AuditEntry } from '../audit/audit.ts';
+import { DeferredWrites } from '../audit/deferred-writes.ts';
+import { signInsPerDayIncrement } from '../audit/sign-ins-per-day.ts';
 import type { Database, User } from '../db/schema.ts';
-import { notificationInsert, queueNotification } from '../notifications/outbox.ts';
+import { notificationInsert } from '../notifications/outbox.ts';
 import { signInAssurance, type SignInProof } from '../policy/assurance.ts';
 import { loadRolloutFacts, passkeySignInCount, retireTotp, totpRetirementDue, type TotpRetirementFacts } from '../groups/rollout.ts';
 import { decideRollout, isFallbackSignIn, PASSKEY_REQUIRED, type RolloutOutcome } from '../policy/rollout.ts';
@@ -64,16 +65,23 @@ export async function completeSignIn(
     from: requester,
   });
   const retirement = input.proof.method === 'passkey' && input.retirement ? await countPasskeySignIn(trx, input.user.id, input.retirement, deferred) : null;
+  // The audit row, the notification and the dashboard's count of sign-ins per day
+  // (src/audit/sign-ins-per-day.ts) go in one statement: the count commits with its audit row.
+  const recordSignIn = (writes: DeferredWrites, sessionId: string) => {
+    writes.audit({ ...audit, sessionId });
+    writes.add(notificationInsert(trx, notification(sessionId)));
+    writes.add(signInsPerDayIncrement(trx, requester.now, input.proof.method));
+  };
   if (deferred) {
     const { insert, ...established } = prepareSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester, marks);
     deferred.add(insert);
-    deferred.audit({ ...audit, sessionId: established.session.id });
-    deferred.add(notificationInsert(trx, notification(established.session.id)));
+    recordSignIn(deferred, established.session.id);
     return { ...established, rollout, retirement };
   }
   const established = await createSession(trx, deps.keyring, input.user.id, proof, sessionLifetimes(deps.config), requester, marks);
-  await recordAudit(trx, requester, { ...audit, sessionId: established.session.id });
-  await queueNotification(trx, notification(established.session.id));
+  const writes = new DeferredWrites(requester);
+  recordSignIn(writes, established.session.id);
+  await writes.flush(trx);
   return { ...established, rollout, retirement };
 }
 

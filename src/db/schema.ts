@@ -295,6 +295,18 @@ export interface RememberedDevicesTable {
   revoked_at: Timestamp | null;
 }
 
+/**
+ * Sign-ins per UTC day and method (the dashboard's rollup of the audit log's successful
+ * session.create rows), a few shard rows each: src/audit/sign-ins-per-day.ts.
+ */
+export interface SignInsPerDayTable {
+  /** YYYY-MM-DD (a date column, read back with to_char). */
+  day: ColumnType<string, string, never>;
+  method: string;
+  shard: number;
+  sign_ins: ColumnType<string, number, number>;
+}
+
 export interface Database {
   users: UsersTable;
   factors: FactorsTable;
@@ -312,6 +324,7 @@ export interface Database {
   passkey_exemptions: PasskeyExemptionsTable;
   enrollment_links: EnrollmentLinksTable;
   user_rollout: UserRolloutTable;
+  sign_ins_per_day: SignInsPerDayTable;
   oidc_payloads: OidcPayloadsTable;
   oidc_signing_keys: OidcSigningKeysTable;
   oidc_clients: OidcClientsTable;

@@ -9,10 +9,6 @@ import { defineConfig } from 'vitest/config';
  */
 const NEEDS_ISOLATION = [
   'test/password-signin.enumeration.test.ts',
-  // These two read the content security policy, which came out as only "frame-ancestors 'none'"
-  // when an earlier file in the same worker had built an app first (not yet understood).
-  'test/http.middleware-scope.test.ts',
-  'test/http.hardening.test.ts',
   'test/faults.postgres-restart.test.ts',
 ];
 

@@ -1,28 +1,13 @@
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, seedSignedInUser, type TestApp } from './helpers/app.ts';
-import { signedUpUser } from './helpers/passkeys.ts';
-import { authorize, registerClient, serveLatch } from './helpers/oidc.ts';
+import { describe, expect, it } from 'vitest';
+import { seedSignedInUser } from './helpers/app.ts';
+import { useOidcServer } from './helpers/oidc.ts';
+
+const oidc = await useOidcServer();
+const { t } = oidc;
+const signedInToApp = () => oidc.signedInToApp({ postLogoutRedirectUris: ['https://app.example.com/bye'] });
 
 describe('OpenID Connect: RP-initiated logout, a disabled account, the admin API', () => {
-  let t: TestApp;
-  let latch: Awaited<ReturnType<typeof serveLatch>>;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    t.clock.set(new Date());
-    latch = await serveLatch(t);
-  });
-
-  async function signedInToApp() {
-    const { client: registered, clientSecret } = await registerClient(t, { postLogoutRedirectUris: ['https://app.example.com/bye'] });
-    const config = await latch.relyingParty(registered.clientId, clientSecret);
-    const browser = latch.browser();
-    const account = await signedUpUser(t, {}, browser);
-    const flow = await authorize(config, browser);
-    const tokens = await flow.redeem(await flow.callback((await flow.login()).body.location));
-    return { config, browser, account, tokens };
-  }
 
   it('RP-initiated logout: the user confirms, lands on the app post-logout URI, and the Latch session and app tokens end', async () => {
     const { config, browser, tokens } = await signedInToApp();

@@ -1,22 +1,14 @@
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.ts';
-import { registerClient, serveLatch } from './helpers/oidc.ts';
+import { describe, expect, it } from 'vitest';
+import { registerClient, useOidcServer } from './helpers/oidc.ts';
+
+const { t, latch, jwks } = await useOidcServer();
 
 /**
  * A copy of the database (a backup, a leaked dump) must not let anyone act as an app: only a
  * keyed hash of each client secret is stored, and the hash itself is not a secret that works.
  */
 describe('OpenID Connect client secrets at rest', () => {
-  let t: TestApp;
-  let latch: Awaited<ReturnType<typeof serveLatch>>;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    t.clock.set(new Date());
-    latch = await serveLatch(t);
-  });
-
   it('the stored value is not the secret, and presenting it at the token endpoint fails', async () => {
     const { client: registered, clientSecret } = await registerClient(t, { redirectUris: [], grantTypes: ['client_credentials'], scope: 'openid' });
     const row = await t.db.selectFrom('oidc_clients').selectAll().where('client_id', '=', registered.clientId).executeTakeFirstOrThrow();
@@ -30,7 +22,7 @@ describe('OpenID Connect client secrets at rest', () => {
   });
 
   it('signing keys are sealed at rest: the private key is not in the row', async () => {
-    await latch.browser().get('/oidc/jwks');
+    await jwks();
     const keys = await t.db.selectFrom('oidc_signing_keys').selectAll().execute();
     expect(keys.length).toBeGreaterThanOrEqual(2);
     for (const key of keys) {

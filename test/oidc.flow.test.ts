@@ -1,26 +1,12 @@
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
 import { signedUpUser } from './helpers/passkeys.ts';
 import { signUpWithTotp } from './helpers/fallback.ts';
-import { authorize, ISSUER, registerClient, serveLatch, verifyJwt } from './helpers/oidc.ts';
+import { authorize, ISSUER, serveLatch, useOidcServer, verifyJwt } from './helpers/oidc.ts';
+
+const { t, latch, registerApp, jwks } = await useOidcServer();
 
 describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () => {
-  let t: TestApp;
-  let latch: Awaited<ReturnType<typeof serveLatch>>;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    // The provider stamps tokens with the system clock; Latch's clock starts at the same time.
-    t.clock.set(new Date());
-    latch = await serveLatch(t);
-  });
-
-  async function jwks() {
-    const response = await latch.browser().get('/oidc/jwks');
-    return response.body as { keys: Array<Record<string, any>> };
-  }
-
   it('discovery names the issuer, ES256, the acr values and S256 PKCE', async () => {
     const response = await latch.browser().get('/oidc/.well-known/openid-configuration');
     expect(response.status).toBe(200);
@@ -34,8 +20,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('a public client signs in a passkey user: the ID token verifies against the JWKS and says hwk/user/mfa, phishing-resistant', async () => {
-    const { client: registered } = await registerClient(t, { public: true });
-    const config = await latch.relyingParty(registered.clientId, null);
+    const { registered, config } = await registerApp({ public: true });
     const browser = latch.browser();
     const { user } = await signedUpUser(t, {}, browser);
 
@@ -62,8 +47,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('a password + TOTP user gets pwd/otp/mfa and aal2, not phishing-resistant', async () => {
-    const { client: registered, clientSecret } = await registerClient(t);
-    const config = await latch.relyingParty(registered.clientId, clientSecret);
+    const { config } = await registerApp();
     const browser = latch.browser();
     await signUpWithTotp(t, browser);
 
@@ -77,8 +61,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('without a Latch session the interaction answers unauthenticated (the page sends the browser to sign in)', async () => {
-    const { client: registered } = await registerClient(t, { public: true });
-    const config = await latch.relyingParty(registered.clientId, null);
+    const { config } = await registerApp({ public: true });
     const flow = await authorize(config, latch.browser());
     const answer = await flow.login();
     expect(answer.status).toBe(401);
@@ -86,8 +69,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('oidc.interaction-hijack: an interaction started in one browser cannot be finished by another browser signed in to Latch', async () => {
-    const { client: registered } = await registerClient(t, { public: true });
-    const config = await latch.relyingParty(registered.clientId, null);
+    const { config } = await registerApp({ public: true });
     // The attacker starts "Sign in with Latch" in their own browser (it holds the provider's resume cookie) …
     const attacker = latch.browser();
     const flow = await authorize(config, attacker);
@@ -120,10 +102,10 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
 
   it('several instances share one database: an authorization started on one finishes on another, with the same keys', async () => {
     const other = await serveLatch(t, t.anotherInstance());
-    const { client: registered, clientSecret } = await registerClient(t);
+    const { registered, clientSecret, config } = await registerApp();
     const browser = latch.browser();
     await signedUpUser(t, {}, browser);
-    const flow = await authorize(await latch.relyingParty(registered.clientId, clientSecret), browser);
+    const flow = await authorize(config, browser);
     const answer = await browser.via(other.transport as never).post(`/api/oidc/interaction/${flow.uid}/login`);
     expect(answer.status).toBe(200);
     const resumed = await browser.via(other.transport as never).get(answer.body.location);
@@ -133,8 +115,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('a public client must use PKCE', async () => {
-    const { client: registered } = await registerClient(t, { public: true });
-    const config = await latch.relyingParty(registered.clientId, null);
+    const { config } = await registerApp({ public: true });
     const url = client.buildAuthorizationUrl(config, { redirect_uri: 'https://app.example.com/callback', scope: 'openid', state: 'x' });
     const response = await latch.browser().get(url.href);
     expect(response.status).toBe(303);
@@ -143,8 +124,7 @@ describe('OpenID Connect: authorization code + PKCE with a Latch sign-in', () =>
   });
 
   it('redirect URIs are matched exactly', async () => {
-    const { client: registered } = await registerClient(t, { public: true });
-    const config = await latch.relyingParty(registered.clientId, null);
+    const { config } = await registerApp({ public: true });
     const url = client.buildAuthorizationUrl(config, { redirect_uri: 'https://app.example.com/callback/', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
     const response = await latch.browser().get(url.href);
     expect(response.status).toBe(400);

@@ -1,31 +1,20 @@
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACR } from '../src/policy/assurance.ts';
 import { interactionRequirement } from '../src/oidc/interaction.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
 import { signInWithTotp, signUpWithTotp } from './helpers/fallback.ts';
 import { addPasskey, signedUpUser, stepUpWithPasskey } from './helpers/passkeys.ts';
 import { SoftAuthenticator } from './helpers/soft-authenticator.ts';
-import { authorize, registerClient, serveLatch, verifyJwt } from './helpers/oidc.ts';
+import { authorize, useOidcServer, verifyJwt } from './helpers/oidc.ts';
 
 const PHISHING_RESISTANT = 'urn:latch:acr:phishing-resistant';
 
+const { t, latch, registerApp, jwks } = await useOidcServer();
+const { config } = await registerApp();
+
 describe('OpenID Connect: what an app demands goes through the policy engine', () => {
-  let t: TestApp;
-  let latch: Awaited<ReturnType<typeof serveLatch>>;
-  let config: Awaited<ReturnType<typeof latch.relyingParty>>;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    t.clock.set(new Date());
-    latch = await serveLatch(t);
-    const { client, clientSecret } = await registerClient(t);
-    config = await latch.relyingParty(client.clientId, clientSecret);
-  });
-
   async function idTokenClaims(tokens: { id_token?: string }) {
-    const jwks = (await latch.browser().get('/oidc/jwks')).body;
-    return verifyJwt(tokens.id_token!, jwks).claims;
+    return verifyJwt(tokens.id_token!, await jwks()).claims;
   }
 
   it('acr_values phishing-resistant: a password + TOTP session is sent to a passkey step-up, then the ID token says phishing-resistant', async () => {
@@ -109,8 +98,7 @@ describe('OpenID Connect: what an app demands goes through the policy engine', (
   });
 
   it('a third-party app shows the consent screen; allowing goes on, refusing gives access_denied', async () => {
-    const { client, clientSecret } = await registerClient(t, { firstParty: false, name: 'Third party' });
-    const thirdParty = await latch.relyingParty(client.clientId, clientSecret);
+    const { config: thirdParty } = await registerApp({ firstParty: false, name: 'Third party' });
     const browser = latch.browser();
     await signedUpUser(t, {}, browser);
 

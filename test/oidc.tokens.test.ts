@@ -1,46 +1,22 @@
 import * as client from 'openid-client';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CliContext } from '../src/cli/context.ts';
 import { EXIT_OK, runCli } from '../src/cli/program.ts';
 import { loadConfig } from '../src/config.ts';
 import { revokeFactor } from '../src/factors/revocation.ts';
 import { endGrantsOfEndedSessions } from '../src/oidc/logout.ts';
-import { createTestApp, type TestApp } from './helpers/app.ts';
-import { signedUpUser } from './helpers/passkeys.ts';
-import { authorize, backchannelReceiver, registerClient, serveLatch, verifyJwt } from './helpers/oidc.ts';
+import { backchannelReceiver, useOidcServer, verifyJwt } from './helpers/oidc.ts';
 import { createOidc } from '../src/oidc/provider.ts';
 
+const { t, latch, registerApp, jwks, signedInToApp } = await useOidcServer();
+
 describe('OpenID Connect tokens: refresh rotation, client credentials, revocation reaching apps, key rotation', () => {
-  let t: TestApp;
-  let latch: Awaited<ReturnType<typeof serveLatch>>;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    t.clock.set(new Date());
-    latch = await serveLatch(t);
-  });
-
   async function latchCli(...argv: string[]) {
     const lines: string[] = [];
     let stderr = '';
     const context: CliContext = { deps: { db: t.db, keyring: t.keyring, config: t.config }, clock: t.clock, out: (line) => lines.push(line) };
     const code = await runCli(argv, { withContext: (work) => work(context), out: (text) => lines.push(text), err: (text) => (stderr += text) });
     return { code, stdout: lines.join('\n'), stderr };
-  }
-
-  async function jwks() {
-    return (await latch.browser().get('/oidc/jwks')).body as { keys: Array<Record<string, any>> };
-  }
-
-  /** A passkey user signed in to a confidential app; the tokens it got. */
-  async function signedInToApp(input: Parameters<typeof registerClient>[1] = {}) {
-    const { client: registered, clientSecret } = await registerClient(t, input);
-    const config = await latch.relyingParty(registered.clientId, clientSecret);
-    const browser = latch.browser();
-    const account = await signedUpUser(t, {}, browser);
-    const flow = await authorize(config, browser);
-    const tokens = await flow.redeem(await flow.callback((await flow.login()).body.location));
-    return { config, browser, account, tokens, registered };
   }
 
   it('a refresh token rotates on each use; presenting a used one again revokes the whole grant', async () => {
@@ -58,8 +34,7 @@ describe('OpenID Connect tokens: refresh rotation, client credentials, revocatio
   });
 
   it('client credentials: a server-to-server token for a confidential client (no refresh token, at most 15 minutes)', async () => {
-    const { client: registered, clientSecret } = await registerClient(t, { redirectUris: [], grantTypes: ['client_credentials'], scope: 'openid' });
-    const config = await latch.relyingParty(registered.clientId, clientSecret);
+    const { registered, config } = await registerApp({ redirectUris: [], grantTypes: ['client_credentials'], scope: 'openid' });
     const tokens = await client.clientCredentialsGrant(config);
     expect(tokens.access_token).toBeTruthy();
     expect(tokens.refresh_token).toBeUndefined();

@@ -1,8 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import { listAuditEventsForUser } from '../audit/audit.ts';
-import type { AuditEvent, Database, Factor, Session, User } from '../db/schema.ts';
+import type { AuditEvent, Database, Factor, User } from '../db/schema.ts';
 import { authenticatorName, builtInAuthenticatorNames, type AuthenticatorNames } from '../factors/aaguid.ts';
 import { groupsOfUser } from '../groups/groups.ts';
+import { sessionSummary } from '../sessions/present.ts';
 import { listLiveSessions } from '../sessions/sessions.ts';
 import { findExemption, type Exemption } from './users.ts';
 
@@ -41,21 +42,6 @@ export function adminFactorView(factor: Factor, names: AuthenticatorNames = buil
   };
 }
 
-export function adminSessionView(session: Session) {
-  return {
-    id: session.id,
-    aal: session.aal,
-    amr: session.amr,
-    phishingResistant: session.phishing_resistant,
-    recovery: session.recovery,
-    createdAt: session.created_at.toISOString(),
-    lastSeenAt: session.last_seen_at.toISOString(),
-    expiresAt: session.idle_expires_at.toISOString(),
-    clientAddress: session.client_address,
-    userAgent: session.user_agent,
-  };
-}
-
 export function adminAuditView(event: AuditEvent) {
   return {
     id: String(event.id),
@@ -75,7 +61,7 @@ export interface UserProfile {
   groups: { id: string; name: string; isDefault: boolean }[];
   exemption: Exemption | null;
   factors: ReturnType<typeof adminFactorView>[];
-  sessions: ReturnType<typeof adminSessionView>[];
+  sessions: ReturnType<typeof sessionSummary>[];
   audit: { events: ReturnType<typeof adminAuditView>[]; nextBefore: string | null };
 }
 
@@ -96,7 +82,7 @@ export async function userProfile(
     groups: groups.map((group) => ({ id: group.id, name: group.name, isDefault: group.is_default })),
     exemption,
     factors: factors.map((factor) => adminFactorView(factor, options.names)),
-    sessions: sessions.map(adminSessionView),
+    sessions: sessions.map(sessionSummary),
     audit: { events: audit.events.map(adminAuditView), nextBefore: audit.nextBefore },
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { ScureBase32Plugin, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
@@ -49,12 +49,37 @@ export function renderQrCode(otpauthUri: string): Promise<string> {
 }
 
 /** A pending enrollment's secret in a ceremony, sealed to that enrollment. */
-export function sealPendingSecret(keyring: Keyring, secret: Uint8Array, enrollmentContext: string): SealedSecret {
+function sealPendingSecret(keyring: Keyring, secret: Uint8Array, enrollmentContext: string): SealedSecret {
   return seal(keyring, secret, `totp-pending:${enrollmentContext}`);
 }
 
-export function unsealPendingSecret(keyring: Keyring, sealed: SealedSecret, enrollmentContext: string): Buffer {
+function unsealPendingSecret(keyring: Keyring, sealed: SealedSecret, enrollmentContext: string): Buffer {
   return unseal(keyring, sealed, `totp-pending:${enrollmentContext}`);
+}
+
+/** What a ceremony keeps of an authenticator app being set up until its first code proves it. */
+export interface PendingTotpSecret {
+  enrollmentId: string;
+  secretSealed: string;
+  keyId: string;
+}
+
+/** A new authenticator app's secret (shown once, to the user) and how its ceremony keeps it: sealed to a new enrollment. */
+export function newPendingTotpSecret(keyring: Keyring): { secret: Buffer; pending: PendingTotpSecret } {
+  const secret = generateTotpSecret();
+  const enrollmentId = randomUUID();
+  const sealed = sealPendingSecret(keyring, secret, enrollmentId);
+  return { secret, pending: { enrollmentId, secretSealed: sealed.sealed, keyId: sealed.keyId } };
+}
+
+/**
+ * The first code from the app being set up (sign-up, adding one, an enrollment link's fallback),
+ * checked against the secret its ceremony keeps: the secret and the time step the code matched,
+ * or a null step when it did not.
+ */
+export async function matchPendingTotpCode(keyring: Keyring, pending: PendingTotpSecret, code: string, now: Date): Promise<{ secret: Buffer; step: number | null }> {
+  const secret = unsealPendingSecret(keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
+  return { secret, step: await matchTotpCode(secret, code, now, defaultTotpParameters, null) };
 }
 
 /** The sealing context of an active TOTP secret: copied to another user's row, it does not open. */

@@ -41,6 +41,8 @@ export interface AppEnv {
     errorCode?: string;
     /** The answer started a second-factor lock. */
     lockStarted?: boolean;
+    /** The answer carries the pages' content security policy (src/http/middleware/security-headers.ts). */
+    pageContentSecurityPolicy?: boolean;
   };
 }
 

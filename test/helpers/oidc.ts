@@ -6,7 +6,8 @@ import * as client from 'openid-client';
 import { afterAll } from 'vitest';
 import { CLI_ACTOR } from '../../src/admin/actor.ts';
 import { createClient, type ClientInput } from '../../src/oidc/clients.ts';
-import { TEST_ORIGIN, TestClient, type TestApp } from './app.ts';
+import { createTestApp, TEST_ORIGIN, TestClient, type TestApp } from './app.ts';
+import { signedUpUser } from './passkeys.ts';
 
 export const ISSUER = `${TEST_ORIGIN}/oidc`;
 export const REDIRECT_URI = 'https://app.example.com/callback';
@@ -51,6 +52,45 @@ export async function serveLatch(t: TestApp, app: { fetch: TestApp['app']['fetch
     },
   };
 }
+
+/**
+ * What every OpenID Connect test file starts with: a test app whose clock starts at the system's
+ * (the provider stamps tokens with the system clock), served on a real port. Call it at the top of
+ * the file: `const { t, latch, ... } = await useOidcServer();`.
+ */
+export async function useOidcServer() {
+  const t = await createTestApp();
+  t.clock.set(new Date());
+  const latch = await serveLatch(t);
+
+  /** Registers an app (confidential unless `public`) and gives the relying party's view of Latch for it. */
+  async function registerApp(input: Partial<ClientInput> = {}) {
+    const { client: registered, clientSecret } = await registerClient(t, input);
+    const config = await latch.relyingParty(registered.clientId, clientSecret);
+    return { registered, clientSecret, config };
+  }
+
+  return {
+    t,
+    latch,
+    registerApp,
+    /** The provider's published signing keys. */
+    async jwks() {
+      return (await latch.browser().get('/oidc/jwks')).body as { keys: Array<Record<string, any>> };
+    },
+    /** A new passkey user signed in to a newly registered app through the whole flow; the tokens the app got. */
+    async signedInToApp(input: Partial<ClientInput> = {}) {
+      const { registered, config } = await registerApp(input);
+      const browser = latch.browser();
+      const account = await signedUpUser(t, {}, browser);
+      const flow = await authorize(config, browser);
+      const tokens = await flow.redeem(await flow.callback((await flow.login()).body.location));
+      return { config, browser, account, tokens, registered };
+    },
+  };
+}
+
+export type OidcServer = Awaited<ReturnType<typeof useOidcServer>>;
 
 export async function registerClient(t: TestApp, input: Partial<ClientInput> = {}) {
   return t.db.transaction().execute((trx) =>

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { recordAudit } from '../../audit/audit.ts';
 import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
 import { ceremonyData } from '../../ceremonies/data.ts';
 import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
 import { assertAcceptablePassword, hashPassword, storePasswordHash } from '../../factors/password.ts';
-import { defaultTotpParameters, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { defaultTotpParameters, insertTotpFactor, matchPendingTotpCode, newPendingTotpSecret } from '../../factors/totp.ts';
 import { ENROLLMENT_MAX_ATTEMPTS, ENROLLMENT_TTL_SECONDS } from '../sign-up/totp.ts';
 import { presentEnrollment, type TotpEnrollment } from './totp-enrollment.ts';
 import { setAdminRole } from '../../admin/users.ts';
@@ -103,16 +102,14 @@ export async function startFallbackWithLink(deps: AuthDeps, requester: Requester
     // A recovery replaces every way in, and an account without a password needs one to sign in with.
     throw new LatchError('validation_failed', 'Choose a password: this account needs one to sign in with.');
   }
-  const secret = generateTotpSecret();
-  const enrollmentId = randomUUID();
-  const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
+  const { secret, pending } = newPendingTotpSecret(deps.keyring);
   const ceremonyId = await createCeremony(
     deps.db,
     deps.keyring,
     {
       kind: 'link_fallback',
       userId: user.id,
-      data: { enrollmentId, linkId: link.id, passwordHash, secretSealed: sealed.sealed, keyId: sealed.keyId },
+      data: { ...pending, linkId: link.id, passwordHash },
       ttlSeconds: ENROLLMENT_TTL_SECONDS,
       maxAttempts: ENROLLMENT_MAX_ATTEMPTS,
     },
@@ -140,8 +137,7 @@ export async function finishFallbackWithLink(
   const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'link_fallback', requester.now);
   const pending = ceremony ? ceremonyData(ceremony, 'link_fallback') : null;
   if (!ceremony || !pending || pending.linkId !== link.id || ceremony.user_id !== link.user_id) throw new LatchError('ceremony_invalid');
-  const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
-  const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
+  const { secret, step } = await matchPendingTotpCode(deps.keyring, pending, input.code, requester.now);
   if (step === null) throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
 
   return deps.db.transaction().execute(async (trx) => {

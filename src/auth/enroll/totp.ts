@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { recordAudit } from '../../audit/audit.ts';
 import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
 import { ceremonyData, type CeremonyData } from '../../ceremonies/data.ts';
@@ -6,7 +5,7 @@ import type { Factor } from '../../db/schema.ts';
 import { LatchError } from '../../errors.ts';
 import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
 import { findActiveFactorOfKind } from '../../factors/factors.ts';
-import { defaultTotpParameters, findActiveTotp, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { defaultTotpParameters, findActiveTotp, insertTotpFactor, matchPendingTotpCode, newPendingTotpSecret } from '../../factors/totp.ts';
 import { revokeFactor } from '../../factors/revocation.ts';
 import { queueNotification } from '../../notifications/outbox.ts';
 import { requireAllowed } from '../../policy/enforce.ts';
@@ -30,13 +29,9 @@ export async function startAddingTotp(deps: AuthDeps, requester: Requester, opti
   } else if (existing) {
     throw new LatchError('totp_already_enrolled');
   }
-  const secret = generateTotpSecret();
-  const enrollmentId = randomUUID();
-  const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
+  const { secret, pending: pendingSecret } = newPendingTotpSecret(deps.keyring);
   const pending: CeremonyData<'totp_setup'> = {
-    enrollmentId,
-    secretSealed: sealed.sealed,
-    keyId: sealed.keyId,
+    ...pendingSecret,
     ...(options.replace && existing ? { replacesFactorId: existing.id } : {}),
   };
   const ceremonyId = await createCeremony(
@@ -64,8 +59,7 @@ export async function finishAddingTotp(
   const pending = ceremony ? ceremonyData(ceremony, 'totp_setup') : null;
   // Bound to the session that started it: another session (or user) cannot finish it.
   if (!ceremony || !pending || ceremony.user_id !== user.id || ceremony.session_id !== session.id) throw new LatchError('ceremony_invalid');
-  const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
-  const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
+  const { secret, step } = await matchPendingTotpCode(deps.keyring, pending, input.code, requester.now);
   if (step === null) {
     await recordAudit(deps.db, requester, { action: 'factor.add', outcome: 'failure', ...byOwner(current), details: { kind: 'totp', reason: 'code_invalid' } });
     throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { recordAudit } from '../../audit/audit.ts';
 import { consumeCeremony, createCeremony, spendCeremonyAttempt } from '../../ceremonies/ceremonies.ts';
 import { ceremonyData, type CeremonyData } from '../../ceremonies/data.ts';
@@ -6,7 +5,7 @@ import type { User } from '../../db/schema.ts';
 import { LatchError } from '../../errors.ts';
 import { insertBackupCodeSet } from '../../factors/backup-codes.ts';
 import { assertAcceptablePassword, hashPassword, storePasswordHash } from '../../factors/password.ts';
-import { defaultTotpParameters, generateTotpSecret, insertTotpFactor, matchTotpCode, sealPendingSecret, unsealPendingSecret } from '../../factors/totp.ts';
+import { defaultTotpParameters, insertTotpFactor, matchPendingTotpCode, newPendingTotpSecret } from '../../factors/totp.ts';
 import { createUser, findUserByUsername } from '../../users/users.ts';
 import { completeSignIn } from '../complete-sign-in.ts';
 import { presentEnrollment, type TotpEnrollment } from '../enroll/totp-enrollment.ts';
@@ -24,16 +23,12 @@ export async function startTotpSignUp(
 ): Promise<TotpEnrollment> {
   assertAcceptablePassword(input.password, input.username);
   if (await findUserByUsername(deps.db, input.username)) throw new LatchError('username_taken');
-  const secret = generateTotpSecret();
-  const enrollmentId = randomUUID();
-  const sealed = sealPendingSecret(deps.keyring, secret, enrollmentId);
+  const { secret, pending: pendingSecret } = newPendingTotpSecret(deps.keyring);
   const pending: CeremonyData<'totp_signup'> = {
-    enrollmentId,
+    ...pendingSecret,
     username: input.username,
     displayName: input.displayName || null,
     passwordHash: await hashPassword(input.password),
-    secretSealed: sealed.sealed,
-    keyId: sealed.keyId,
   };
   const ceremonyId = await createCeremony(
     deps.db,
@@ -57,8 +52,7 @@ export async function finishTotpSignUp(
   const ceremony = await spendCeremonyAttempt(deps.db, deps.keyring, input.ceremonyId, 'totp_signup', requester.now);
   const pending = ceremony ? ceremonyData(ceremony, 'totp_signup') : null;
   if (!ceremony || !pending) throw new LatchError('ceremony_invalid');
-  const secret = unsealPendingSecret(deps.keyring, { sealed: pending.secretSealed, keyId: pending.keyId }, pending.enrollmentId);
-  const step = await matchTotpCode(secret, input.code, requester.now, defaultTotpParameters, null);
+  const { secret, step } = await matchPendingTotpCode(deps.keyring, pending, input.code, requester.now);
   if (step === null) throw new LatchError('code_invalid', undefined, { attemptsLeft: ceremony.max_attempts - ceremony.attempts });
 
   return deps.db.transaction().execute(async (trx) => {

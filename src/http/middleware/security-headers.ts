@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context.ts';
 
 const contentSecurityPolicy = [
   "default-src 'self'",
@@ -17,17 +18,24 @@ const FRAME_ANCESTORS_NONE = "frame-ancestors 'none'";
 
 /**
  * Strict headers on every response, errors included: no framing, no sniffing, HTTPS only. The
- * content security policy is left to what answered (the pages' one, `pageContentSecurityPolicy`,
- * or a policy of a route's own, e.g. a form-post response with its inline auto-submit); this only
- * makes sure every policy forbids framing, and gives responses that have none just that.
+ * content security policy is the pages' one where `pageContentSecurityPolicy` asked for it, else
+ * what answered (a policy of a route's own, e.g. a form-post response with its inline
+ * auto-submit), made sure to forbid framing; a response with none gets just that.
+ *
+ * Every header is written here, by the outermost middleware, after everything inside has run:
+ * once a process has served, its responses are @hono/node-server's own Response class (its
+ * `serve` puts it in the global scope, for every app the process builds), and a header set on
+ * such a response's headers is lost when something later re-wraps it (`c.header()` after the
+ * handler answered does). The pages' policy, written by an inner middleware, was lost that way
+ * under the request id. Setting headers on the response made (not `c.header()`) re-wraps nothing.
  */
-export function securityHeaders(): MiddlewareHandler {
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async function securityHeadersMiddleware(c, next) {
     await next();
     const headers = c.res.headers;
-    const csp = headers.get('Content-Security-Policy');
-    if (!csp) headers.set('Content-Security-Policy', FRAME_ANCESTORS_NONE);
-    else if (!/(^|;)\s*frame-ancestors\s/i.test(csp)) headers.set('Content-Security-Policy', `${csp}; ${FRAME_ANCESTORS_NONE}`);
+    const own = headers.get('Content-Security-Policy');
+    const csp = c.get('pageContentSecurityPolicy') ? contentSecurityPolicy : forbidFraming(own);
+    if (csp !== own) headers.set('Content-Security-Policy', csp);
     headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     headers.set('X-Content-Type-Options', 'nosniff');
     headers.set('Referrer-Policy', 'no-referrer');
@@ -39,10 +47,18 @@ export function securityHeaders(): MiddlewareHandler {
   };
 }
 
-/** The browser client's policy, for its pages and the API they call: no inline script, only our own origin. */
-export function pageContentSecurityPolicy(): MiddlewareHandler {
+function forbidFraming(policy: string | null): string {
+  if (!policy) return FRAME_ANCESTORS_NONE;
+  return /(^|;)\s*frame-ancestors\s/i.test(policy) ? policy : `${policy}; ${FRAME_ANCESTORS_NONE}`;
+}
+
+/**
+ * The browser client's policy, for its pages and the API they call: no inline script, only our
+ * own origin. Asked for here, written by `securityHeaders` on the way out.
+ */
+export function pageContentSecurityPolicy(): MiddlewareHandler<AppEnv> {
   return async function pageContentSecurityPolicyMiddleware(c, next) {
+    c.set('pageContentSecurityPolicy', true);
     await next();
-    c.res.headers.set('Content-Security-Policy', contentSecurityPolicy);
   };
 }

@@ -77,7 +77,10 @@ export function createApp(deps: AppDeps) {
   // a forward-auth endpoint) can live under their own paths without exceptions carved in here.
   // The pages' CSP: the API, the operations and docs endpoints here, the pages below.
   for (const path of ['/api/*', '/healthz', '/readyz', '/metrics', '/openapi.json', '/api-docs']) app.use(path, pageContentSecurityPolicy());
-  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } }));
+  const limitBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new LatchError('payload_too_large'); } });
+  // A GET or HEAD never has a body here (@hono/node-server gives them none), and asking whether it
+  // has one builds the full Request (headers, AbortController): skip what could only call next().
+  app.use('/api/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use('/api/*', sameOriginJson({ origins: deps.config.origins }));
   app.use('/api/*', loadSession({ db: deps.db, keyring: deps.keyring, lifetimes: sessionLifetimes(deps.config), cookie: sessionCookieSettings(deps.config) }));
 

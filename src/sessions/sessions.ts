@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
+import { compiledOnce } from '../db/compiled-once.ts';
 import type { Database, Session, User } from '../db/schema.ts';
 import type { RequestContext } from '../audit/audit.ts';
 
@@ -119,6 +120,19 @@ export interface ActiveSession {
   user: User;
 }
 
+/** The live session a token hash names, with its user's columns: the session check's one statement, compiled once. */
+const selectLiveSession = compiledOnce(2, (db, tokenHash: string, now: Date) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('sessions')
+    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'])
+    .where('sessions.token_hash', '=', tokenHash)
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.idle_expires_at', '>', now)
+    .where('sessions.absolute_expires_at', '>', now),
+);
+
 /**
  * Finds the live session for a token: not revoked, inside both its idle and absolute lifetime,
  * and belonging to an active user. Slides the idle expiry forward (never past the absolute one).
@@ -130,16 +144,7 @@ export async function lookUpSession(
   lifetimes: SessionLifetimes,
   now: Date,
 ): Promise<ActiveSession | null> {
-  const row = await db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('sessions')
-    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'])
-    .where('sessions.token_hash', '=', hashSessionToken(keyring, token))
-    .where('sessions.revoked_at', 'is', null)
-    .where('sessions.idle_expires_at', '>', now)
-    .where('sessions.absolute_expires_at', '>', now)
-    .executeTakeFirst();
+  const [row] = await selectLiveSession(db, hashSessionToken(keyring, token), now);
   if (!row || row.user_status !== 'active') return null;
 
   const { username, display_name, webauthn_user_id, user_status, user_created_at, user_updated_at, disabled_at, is_admin, email, email_verified_at, recovery_pending, ...sessionColumns } = row;

@@ -44,7 +44,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     logger.debug('request started', { method: c.req.method });
     const started = performance.now();
     await next();
-    c.header('X-Request-Id', requestId);
+    setResponseHeader(c, 'X-Request-Id', requestId);
     const seconds = (performance.now() - started) / 1000;
     const route = answeringRoute(c);
     logger.info('request', {
@@ -71,6 +71,21 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
 }
 
 const UNMATCHED = '(unmatched)';
+
+/**
+ * Sets a header on the response already made. Not `c.header()`: on a finalized context Hono
+ * rebuilds the response around its body as a stream, which turns @hono/node-server's cached
+ * string response into a real Response plus a ReadableStream and sends it through the streaming
+ * path (a fifth of the session check's CPU). The headers of the response made are mutable (the
+ * security headers are set the same way); only a response with immutable headers falls back.
+ */
+export function setResponseHeader(c: Parameters<MiddlewareHandler<AppEnv>>[0], name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value);
+  }
+}
 
 /**
  * The route pattern whose handler answered: the last handler Hono dispatched. Catch-alls and

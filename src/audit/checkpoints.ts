@@ -34,6 +34,18 @@ import type { Logger } from '../logger.ts';
  * counter passes the last boundary; verify reports them as not yet checkpointed.
  */
 
+/*
+ * Bounded checkpoints. Rows are taken in (txid, id) order, at most MAX_ROWS_PER_CHECKPOINT at a
+ * time, so a backlog (an upgrade that gave millions of existing rows one migration txid, a restore,
+ * a long outage of the checkpointer) becomes many checkpoints instead of one that holds every row in
+ * memory (10,000,000 rows ended the server's heap). A checkpoint covers the rows with
+ *   (txid_from, from_row_id) < (txid, id) <= (txid_to, to_row_id),
+ * its end being its last row's position; the next one starts there. Checkpoints written before
+ * this have from_row_id = to_row_id = 0, which reads as the old half-open range
+ * txid_from <= txid < txid_to (ids start at 1), so the chain verifies across the change.
+ */
+export const MAX_ROWS_PER_CHECKPOINT = 20_000;
+
 export const GENESIS_HASH = '0'.repeat(64);
 const ADVISORY_LOCK_KEY = 7_154_020_301; // any constant of our own: one checkpoint writer at a time
 export const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -84,14 +96,36 @@ function rowDigest(row: CanonicalRow): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** The rows of one range, in id order, as text straight from the database (no float, no Date rounding). */
-async function rowsInRange(db: Db, from: string, to: string): Promise<CanonicalRow[]> {
-  const result = await sql<CanonicalRow>`
-    select id::text as id, (extract(epoch from occurred_at) * 1000000)::bigint::text as occurred_us,
+/** A place in the (txid, id) order of the log; rows after it are (txid, id) > (txid, rowId). */
+interface Position {
+  txid: string;
+  rowId: string;
+}
+
+const START: Position = { txid: '0', rowId: '0' };
+
+// The columns come out as text under their own names: an ORDER BY must name the table's columns
+// (audit_events.id), or it sorts the text ('10' before '2').
+const CANONICAL_COLUMNS = sql`id::text as id, (extract(epoch from occurred_at) * 1000000)::bigint::text as occurred_us,
       actor_user_id::text as actor_user_id, subject_user_id::text as subject_user_id, action, outcome,
       factor_id::text as factor_id, session_id::text as session_id, client_address, user_agent, request_id,
-      details::text as details, txid::text as txid
-    from audit_events where txid >= ${from}::xid8 and txid < ${to}::xid8 order by id`.execute(db);
+      details::text as details, txid::text as txid`;
+
+/** The rows after `after` (at most `limit`) whose transactions ended before `below`, in (txid, id) order. */
+async function rowsToCheckpoint(db: Db, after: Position, below: string, limit: number): Promise<CanonicalRow[]> {
+  const result = await sql<CanonicalRow>`
+    select ${CANONICAL_COLUMNS} from audit_events
+    where (txid, id) > (${after.txid}::xid8, ${after.rowId}::bigint) and txid < ${below}::xid8
+    order by audit_events.txid, audit_events.id limit ${limit}`.execute(db);
+  return result.rows;
+}
+
+/** The rows of one checkpoint's range, as text straight from the database (no float, no Date rounding). */
+async function rowsInRange(db: Db, after: Position, upTo: Position): Promise<CanonicalRow[]> {
+  const result = await sql<CanonicalRow>`
+    select ${CANONICAL_COLUMNS} from audit_events
+    where (txid, id) > (${after.txid}::xid8, ${after.rowId}::bigint) and (txid, id) <= (${upTo.txid}::xid8, ${upTo.rowId}::bigint)
+    order by audit_events.id`.execute(db);
   return result.rows;
 }
 
@@ -99,7 +133,9 @@ interface CheckpointFields {
   seq: number;
   created_at: Date;
   txid_from: string;
+  from_row_id: string;
   txid_to: string;
+  to_row_id: string;
   row_count: number;
   first_row_id: number | null;
   last_row_id: number | null;
@@ -114,6 +150,8 @@ function checkpointHash(fields: CheckpointFields): string {
     fields.created_at.toISOString(),
     fields.txid_from,
     fields.txid_to,
+    // Only bounded checkpoints have row positions; the older ones' hashes stay as they were.
+    ...(fields.from_row_id === '0' && fields.to_row_id === '0' ? [] : [fields.from_row_id, fields.to_row_id]),
     fields.row_count,
     fields.first_row_id === null ? null : String(fields.first_row_id),
     fields.last_row_id === null ? null : String(fields.last_row_id),
@@ -133,14 +171,18 @@ export interface CheckpointSummary {
   firstRowId: number | null;
   lastRowId: number | null;
   hash: string;
+  /** It took as many rows as it may: more may be waiting. */
+  more: boolean;
 }
 
 /**
  * Writes the next checkpoint over the rows whose transactions have all ended since the previous
- * one; null when there is nothing new or another instance is writing one right now (it holds the
- * advisory lock; the primary key on `seq` would refuse a second checkpoint with the same number anyway).
+ * one, at most `maxRows` of them (the rest go to the next); null when there is nothing new or
+ * another instance is writing one right now (it holds the advisory lock; the primary key on `seq`
+ * would refuse a second checkpoint with the same number anyway).
  */
-export async function writeCheckpoint(deps: { db: Db; keyring: Keyring }, now: Date): Promise<CheckpointSummary | null> {
+export async function writeCheckpoint(deps: { db: Db; keyring: Keyring }, now: Date, options: { maxRows?: number } = {}): Promise<CheckpointSummary | null> {
+  const maxRows = options.maxRows ?? MAX_ROWS_PER_CHECKPOINT;
   const key = checkpointKey(deps.keyring);
   return deps.db.transaction().execute(async (trx) => {
     const locked = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${ADVISORY_LOCK_KEY}::bigint) as locked`.execute(trx);
@@ -148,20 +190,27 @@ export async function writeCheckpoint(deps: { db: Db; keyring: Keyring }, now: D
     // The boundary first, before this transaction writes anything (and so gets an id of its own).
     const boundary = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(trx);
     const to = boundary.rows[0]!.xmin;
-    const previous = await trx.selectFrom('audit_checkpoints').select(['seq', 'hash', 'txid_to']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-    const from = previous?.txid_to ?? '0';
-    if (BigInt(to) <= BigInt(from)) return null;
-    const rows = await rowsInRange(trx as unknown as Db, from, to);
+    const previous = await trx
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'hash', sql<string>`txid_to::text`.as('txid_to'), sql<string>`to_row_id::text`.as('to_row_id')])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const from: Position = previous ? { txid: previous.txid_to, rowId: previous.to_row_id } : START;
+    const rows = await rowsToCheckpoint(trx as unknown as Db, from, to, maxRows);
     if (rows.length === 0) return null;
+    const last = rows.at(-1)!;
     const rowDigests = rows.map((row) => `${row.id}:${rowDigest(row)}`).join('\n');
     const fields: CheckpointFields = {
       seq: Number(previous?.seq ?? 0) + 1,
       created_at: now,
-      txid_from: from,
-      txid_to: to,
+      txid_from: from.txid,
+      from_row_id: from.rowId,
+      txid_to: last.txid,
+      to_row_id: last.id,
       row_count: rows.length,
       first_row_id: Number(rows[0]!.id),
-      last_row_id: Number(rows.at(-1)!.id),
+      last_row_id: Number(last.id),
       rows_hash: createHash('sha256').update(rowDigests).digest('hex'),
       prev_hash: previous?.hash ?? GENESIS_HASH,
     };
@@ -173,8 +222,18 @@ export async function writeCheckpoint(deps: { db: Db; keyring: Keyring }, now: D
       .returning('seq')
       .executeTakeFirst();
     if (!inserted) return null;
-    return { seq: fields.seq, rowCount: fields.row_count, firstRowId: fields.first_row_id, lastRowId: fields.last_row_id, hash };
+    return { seq: fields.seq, rowCount: fields.row_count, firstRowId: fields.first_row_id, lastRowId: fields.last_row_id, hash, more: rows.length === maxRows };
   });
+}
+
+/** Checkpoints until nothing is left (a backlog becomes several bounded checkpoints), or `shouldStop`. */
+export async function writeCheckpoints(deps: { db: Db; keyring: Keyring }, now: () => Date, options: { maxRows?: number; shouldStop?: () => boolean } = {}): Promise<CheckpointSummary[]> {
+  const written: CheckpointSummary[] = [];
+  for (;;) {
+    const checkpoint = await writeCheckpoint(deps, now(), options);
+    if (checkpoint) written.push(checkpoint);
+    if (!checkpoint?.more || options.shouldStop?.()) return written;
+  }
 }
 
 export type VerifyProblem =
@@ -200,39 +259,49 @@ export interface VerifyReport {
  */
 export async function verifyAuditTrail(deps: { db: Db; keyring: Keyring }): Promise<VerifyReport> {
   const key = checkpointKey(deps.keyring);
-  const checkpoints = await deps.db
-    .selectFrom('audit_checkpoints')
-    .select(['seq', 'created_at', 'row_count', 'first_row_id', 'last_row_id', 'row_digests', 'rows_hash', 'prev_hash', 'hash', 'key_id', 'signature'])
-    .select([sql<string>`txid_from::text`.as('txid_from'), sql<string>`txid_to::text`.as('txid_to')])
-    .orderBy('seq')
-    .execute();
+  let checkpointsChecked = 0;
   let previousHash = GENESIS_HASH;
-  let previousTo = '0';
+  let previousEnd: Position = START;
   let rowsChecked = 0;
   const report = (problem: VerifyProblem | null, uncheckpointedRows = 0): VerifyReport => ({
     ok: problem === null,
-    checkpoints: checkpoints.length,
+    checkpoints: checkpointsChecked,
     rows: rowsChecked,
     uncheckpointedRows,
     head: previousHash,
     problem,
   });
 
-  for (const [index, checkpoint] of checkpoints.entries()) {
+  // One checkpoint at a time: a long log has many, each with up to MAX_ROWS_PER_CHECKPOINT digests.
+  for (let expectedSeq = 1; ; expectedSeq++) {
+    const checkpoint = await deps.db
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'created_at', 'row_count', 'first_row_id', 'last_row_id', 'row_digests', 'rows_hash', 'prev_hash', 'hash', 'key_id', 'signature'])
+      .select([sql<string>`txid_from::text`.as('txid_from'), sql<string>`txid_to::text`.as('txid_to'), sql<string>`from_row_id::text`.as('from_row_id'), sql<string>`to_row_id::text`.as('to_row_id')])
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirst();
+    if (!checkpoint) break;
     const seq = Number(checkpoint.seq);
-    if (seq !== index + 1) return report({ kind: 'checkpoint_missing', seq: index + 1, message: `checkpoint ${index + 1} is missing` });
+    if (seq !== expectedSeq) return report({ kind: 'checkpoint_missing', seq: expectedSeq, message: `checkpoint ${expectedSeq} is missing` });
+    checkpointsChecked++;
     const fields: CheckpointFields = {
       seq,
       created_at: checkpoint.created_at,
       txid_from: checkpoint.txid_from,
+      from_row_id: checkpoint.from_row_id,
       txid_to: checkpoint.txid_to,
+      to_row_id: checkpoint.to_row_id,
       row_count: checkpoint.row_count,
       first_row_id: checkpoint.first_row_id === null ? null : Number(checkpoint.first_row_id),
       last_row_id: checkpoint.last_row_id === null ? null : Number(checkpoint.last_row_id),
       rows_hash: checkpoint.rows_hash,
       prev_hash: checkpoint.prev_hash,
     };
-    if (checkpoint.prev_hash !== previousHash || checkpoint.txid_from !== previousTo) {
+    // An older (unbounded) checkpoint ends at (txid_to, 0), i.e. below txid_to; a bounded one at its last row.
+    const start: Position = { txid: checkpoint.txid_from, rowId: checkpoint.from_row_id };
+    if (checkpoint.prev_hash !== previousHash || start.txid !== previousEnd.txid || start.rowId !== previousEnd.rowId) {
       return report({ kind: 'checkpoint_altered', seq, message: `checkpoint ${seq} does not follow checkpoint ${seq - 1}` });
     }
     if (checkpointHash(fields) !== checkpoint.hash || createHash('sha256').update(checkpoint.row_digests).digest('hex') !== checkpoint.rows_hash) {
@@ -241,8 +310,10 @@ export async function verifyAuditTrail(deps: { db: Db; keyring: Keyring }): Prom
     if (checkpoint.key_id !== key.id || !constantTimeEqual(sign(key, checkpoint.hash), checkpoint.signature)) {
       return report({ kind: 'checkpoint_signature', seq, message: `checkpoint ${seq} is not signed by this server's key` });
     }
-    const expected = checkpoint.row_digests === '' ? [] : checkpoint.row_digests.split('\n').map((line) => line.split(':') as [string, string]);
-    const actual = (await rowsInRange(deps.db, checkpoint.txid_from, checkpoint.txid_to)).map((row) => [row.id, rowDigest(row)] as const);
+    const end: Position = { txid: checkpoint.txid_to, rowId: checkpoint.to_row_id };
+    // Bounded checkpoints list their rows in (txid, id) order, older ones in id order: compare in id order.
+    const expected = (checkpoint.row_digests === '' ? [] : checkpoint.row_digests.split('\n').map((line) => line.split(':') as [string, string])).sort(byId);
+    const actual = (await rowsInRange(deps.db, start, end)).map((row) => [row.id, rowDigest(row)] as [string, string]);
     // Both lists are in id order: walk them together; the first difference is the row to name.
     let i = 0;
     let j = 0;
@@ -263,12 +334,19 @@ export async function verifyAuditTrail(deps: { db: Db; keyring: Keyring }): Prom
       j++;
     }
     previousHash = checkpoint.hash;
-    previousTo = checkpoint.txid_to;
+    previousEnd = end;
   }
-  const tail = await sql<{ n: string }>`select count(*)::text as n from audit_events where txid >= ${previousTo}::xid8`.execute(deps.db);
-  // A row with a txid below the first range cannot exist (ranges start at 0); any row below the
-  // last boundary is in some range, so the tail is everything a checkpoint has not covered yet.
+  const tail = await sql<{ n: string }>`
+    select count(*)::text as n from audit_events where (txid, id) > (${previousEnd.txid}::xid8, ${previousEnd.rowId}::bigint)`.execute(deps.db);
+  // Every row at or before the last checkpoint's end is in some range (ranges start at the very
+  // beginning and follow each other), so the tail is everything a checkpoint has not covered yet.
   return report(null, Number(tail.rows[0]?.n ?? 0));
+}
+
+function byId(a: [string, string], b: [string, string]): number {
+  const x = BigInt(a[0]);
+  const y = BigInt(b[0]);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export interface Checkpointer {
@@ -279,9 +357,14 @@ export interface Checkpointer {
 export function startAuditCheckpointer(deps: { db: Db; keyring: Keyring; clock: Clock; logger: Logger }, options: { intervalMs?: number } = {}): Checkpointer {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
   const timer = setInterval(() => {
-    if (stopped) return;
-    running = writeCheckpoint(deps, deps.clock.now()).catch((error: Error) => deps.logger.warn('audit checkpoint failed', { errorName: error.name }));
+    // A backlog can take longer than the interval: one run at a time in this process.
+    if (stopped || busy) return;
+    busy = true;
+    running = writeCheckpoints(deps, () => deps.clock.now(), { shouldStop: () => stopped })
+      .catch((error: Error) => deps.logger.warn('audit checkpoint failed', { errorName: error.name }))
+      .finally(() => (busy = false));
   }, options.intervalMs ?? CHECKPOINT_INTERVAL_MS);
   timer.unref();
   return {

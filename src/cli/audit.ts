@@ -1,14 +1,16 @@
-import { verifyAuditTrail, writeCheckpoint } from '../audit/checkpoints.ts';
+import { verifyAuditTrail, writeCheckpoints } from '../audit/checkpoints.ts';
 import type { CliContext } from './context.ts';
 
-/** `latch audit checkpoint`: writes the next checkpoint now (the server writes one every minute). */
+/** `latch audit checkpoint`: checkpoints every finished row now, in bounded checkpoints (the server does so every minute). */
 export async function auditCheckpointCommand(context: CliContext): Promise<void> {
-  const checkpoint = await writeCheckpoint(context.deps, context.clock.now());
-  if (!checkpoint) {
+  const written = await writeCheckpoints(context.deps, () => context.clock.now());
+  if (written.length === 0) {
     context.out('Nothing to checkpoint (no new audit rows whose transactions have ended, or another instance is writing one).');
     return;
   }
-  context.out(`Checkpoint ${checkpoint.seq}: ${checkpoint.rowCount} rows (ids ${checkpoint.firstRowId}–${checkpoint.lastRowId}), hash ${checkpoint.hash}`);
+  for (const checkpoint of written) {
+    context.out(`Checkpoint ${checkpoint.seq}: ${checkpoint.rowCount} rows (ids ${checkpoint.firstRowId}–${checkpoint.lastRowId}), hash ${checkpoint.hash}`);
+  }
 }
 
 /** `latch audit verify [--json]`: walks the chain; false (exit 1) at the first row or checkpoint that does not match. */

@@ -238,13 +238,15 @@ export interface AuditEventsTable {
 export interface AuditCheckpointsTable {
   seq: ColumnType<number, number, never>;
   created_at: Timestamp;
-  /** Covers the audit rows with txid_from <= txid < txid_to (xid8 as text). */
+  /** Covers the audit rows with (txid_from, from_row_id) < (txid, id) <= (txid_to, to_row_id) (xid8 as text; see src/audit/checkpoints.ts). */
   txid_from: string;
+  from_row_id: ColumnType<string, string | number, never>;
   txid_to: string;
+  to_row_id: ColumnType<string, string | number, never>;
   row_count: number;
   first_row_id: number | null;
   last_row_id: number | null;
-  /** One `id:sha256` line per covered row, in id order: names the row that no longer matches. */
+  /** One `id:sha256` line per covered row (in (txid, id) order; id order in unbounded ones): names the row that no longer matches. */
   row_digests: string;
   rows_hash: string;
   prev_hash: string;

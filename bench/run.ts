@@ -282,7 +282,7 @@ async function main() {
         const db = connectPostgres(postgres.url, { max: 2 });
         const t0 = performance.now();
         console.log(`\nscale: seeding ${SCALE_USERS} users and ${SCALE_AUDIT_ROWS} audit rows …`);
-        await seedScale(db, SCALE_USERS, SCALE_AUDIT_ROWS);
+        await seedScale(db, keyring, SCALE_USERS, SCALE_AUDIT_ROWS);
         await db.destroy();
         console.log(`scale: seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
         const scaleLabel = `${label}, ${SCALE_USERS} users, ${SCALE_AUDIT_ROWS} audit rows`;

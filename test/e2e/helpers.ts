@@ -509,6 +509,9 @@ export async function signUpWithAuthenticatorApp(page: Page, latch: Latch, optio
 
 /** From the sign-in page: password, then the authenticator code. Leaves the page where the server sends it. */
 export async function signInWithPasswordAndCode(page: Page, latch: Latch, user: AppUser, options: { remember?: boolean } = {}): Promise<void> {
+  // The page picks its first view after it has asked for the current session: wait for that choice
+  // (a browser without WebAuthn goes straight to the password view, with no button to press).
+  await page.waitForFunction(() => document.body.dataset.currentView !== undefined, undefined, { timeout: 15_000 });
   if ((await page.evaluate(() => document.body.dataset.currentView)) !== 'password') {
     await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
   }

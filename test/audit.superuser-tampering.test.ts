@@ -32,6 +32,17 @@ async function asSuperuser(work: (trx: Transaction<Database>) => Promise<unknown
   });
 }
 
+/**
+ * Waits until every audit row written so far is below the checkpoint boundary (the oldest running
+ * transaction in the cluster): on PostgreSQL another test's transaction, open for a moment, would
+ * otherwise leave the newest rows for the next checkpoint and split what the test expects in one.
+ */
+async function auditRowsFinal(): Promise<void> {
+  await expect
+    .poll(async () => (await sql<{ waiting: boolean }>`select exists (select 1 from audit_events where txid >= pg_snapshot_xmin(pg_current_snapshot())) as waiting`.execute(t.db)).rows[0]!.waiting, { timeout: 30_000, interval: 100 })
+    .toBe(false);
+}
+
 async function rowIdOf(action: string): Promise<number> {
   const row = await t.db.selectFrom('audit_events').select('id').where('action', '=', action).executeTakeFirstOrThrow();
   return Number(row.id);
@@ -40,6 +51,7 @@ async function rowIdOf(action: string): Promise<number> {
 describe('audit checkpoints: a chain of signed hashes over the log', () => {
   it('checkpoints the rows written since the previous checkpoint, each once, and verifies clean', async () => {
     for (let i = 0; i < 3; i++) await recordAudit(t.db, context(), { action: `first.${i}`, outcome: 'success', details: { i, nested: { b: 1, a: [1, 2] } } });
+    await auditRowsFinal();
     const first = await latch('audit', 'checkpoint');
     expect(first.code).toBe(EXIT_OK);
     expect(first.stdout).toMatch(/^Checkpoint 1: \d+ rows/);
@@ -48,6 +60,7 @@ describe('audit checkpoints: a chain of signed hashes over the log', () => {
       t.clock.advance(60);
       await recordAudit(t.db, context(), { action: `second.${i}`, outcome: 'success', subjectUserId: null, details: { i } });
     }
+    await auditRowsFinal();
     const second = await writeCheckpoint(deps, t.clock.now());
     expect(second).toMatchObject({ seq: 2, rowCount: 3 });
     await recordAudit(t.db, context(), { action: 'tail.0', outcome: 'success' });

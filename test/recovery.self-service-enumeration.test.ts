@@ -1,20 +1,8 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import type { DeferredWork } from '../src/deferred-work.ts';
 import { createTestApp, seedSignedInUser, TestClient } from './helpers/app.ts';
-
-/** Records the kind of every statement sent (select, insert, update …), in order. */
-class StatementLog implements KyselyPlugin {
-  readonly kinds: string[] = [];
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.kinds.push(args.node.kind);
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
+import { StatementLog } from './helpers/statement-log.ts';
 
 /** Deferred work held until the test lets it run: proves the answer went out before any of it started. */
 function heldWork(): DeferredWork & { held: number; release(): Promise<void> } {

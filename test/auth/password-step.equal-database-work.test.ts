@@ -1,21 +1,9 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { submitPassword } from '../../src/auth/sign-in/password.ts';
 import { anonymous, createFlows, signUpPasskeyUser, signUpTotpUser, uniqueUsername } from './helpers.ts';
+import { StatementLog } from '../helpers/statement-log.ts';
 
 const f = await createFlows();
-
-/** Records the kind of every statement a flow sends (select, insert, update …), in order. */
-class StatementLog implements KyselyPlugin {
-  readonly kinds: string[] = [];
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.kinds.push(args.node.kind);
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 async function statementsOf(input: { username: string; password: string }): Promise<string[]> {
   const log = new StatementLog();

@@ -110,6 +110,8 @@ export const environmentSchema = z.object({
     .optional(),
   WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   LATCH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Repeated statements are prepared per connection; false behind a pooler in transaction mode. */
+  LATCH_PREPARED_STATEMENTS: booleanFlag.default(true),
   LATCH_HEADERS_TIMEOUT_SECONDS: secondsSchema(10),
   LATCH_REQUEST_TIMEOUT_SECONDS: secondsSchema(30),
   LATCH_KEEP_ALIVE_TIMEOUT_SECONDS: secondsSchema(5),
@@ -165,6 +167,8 @@ export interface Config {
   workers: number;
   /** PostgreSQL connections per process. */
   dbPoolSize: number;
+  /** Prepare repeated statements per connection (src/db/prepared-statements.ts). */
+  preparedStatements: boolean;
   /** Slow clients: time to send the headers, the whole request; idle keep-alive; draining at shutdown. */
   timeouts: { headersSeconds: number; requestSeconds: number; keepAliveSeconds: number; shutdownSeconds: number };
   /** Notifications go out by SMTP when set; otherwise to the log and the development mailbox. */
@@ -273,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metrics: e.LATCH_METRICS ? { token: e.LATCH_METRICS_TOKEN! } : null,
     workers: e.WORKERS,
     dbPoolSize: e.LATCH_DB_POOL_SIZE,
+    preparedStatements: e.LATCH_PREPARED_STATEMENTS,
     timeouts: {
       headersSeconds: e.LATCH_HEADERS_TIMEOUT_SECONDS,
       requestSeconds: e.LATCH_REQUEST_TIMEOUT_SECONDS,

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql, type LogConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { prepareRepeatedStatements, PreparedStatementNames } from './prepared-statements.ts';
 
 export type Db = Kysely<Database>;
 
@@ -16,8 +17,11 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** The pg pool behind each PostgreSQL handle, for the metrics' pool gauges. */
 const pools = new WeakMap<Db, pg.Pool>();
 
-/** `log`: Kysely's query log (every statement the connection sends, BEGIN and COMMIT included); tests count statements with it. */
-export function connectPostgres(connectionString: string, options: { max?: number; log?: LogConfig } = {}): Db {
+/**
+ * `log`: Kysely's query log (every statement the connection sends, BEGIN and COMMIT included); tests count statements with it.
+ * `preparedStatements` (default true): repeated statements are prepared once per connection (src/db/prepared-statements.ts).
+ */
+export function connectPostgres(connectionString: string, options: { max?: number; log?: LogConfig; preparedStatements?: boolean } = {}): Db {
   // connectionTimeoutMillis bounds both opening a connection and waiting for a free one: with
   // PostgreSQL unreachable (not refusing, just silent) a request gets 503 database_unavailable
   // ("timeout exceeded when trying to connect") instead of hanging until the client gives up.
@@ -32,8 +36,10 @@ export function connectPostgres(connectionString: string, options: { max?: numbe
   // is emitted on the client with no listener: an uncaught 'error' event that ends the process.
   // Swallow it here: the client is already marked unusable, its next query fails with "not
   // queryable" (mapped to 503 database_unavailable), and the pool drops it when it is released.
+  const statementNames = options.preparedStatements === false ? null : new PreparedStatementNames();
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    if (statementNames) prepareRepeatedStatements(client, statementNames);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(options.log ? { log: options.log } : {}) });
   pools.set(db, pool);

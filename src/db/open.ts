@@ -14,7 +14,7 @@ import { connectPostgres, openEmbedded, type Db } from './database.ts';
 export async function openDatabaseAndKeys(config: Config, logger: Logger): Promise<{ db: Db; keyring: Keyring }> {
   if (config.databaseUrl) {
     logger.info('database', { kind: 'postgresql' });
-    return { db: connectPostgres(config.databaseUrl, { max: config.dbPoolSize }), keyring: config.keys! };
+    return { db: connectPostgres(config.databaseUrl, { max: config.dbPoolSize, preparedStatements: config.preparedStatements }), keyring: config.keys! };
   }
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
 import { compiledOnce } from '../db/compiled-once.ts';
-import type { Database, Session, User } from '../db/schema.ts';
+import type { Database, Session, SessionsTable, User } from '../db/schema.ts';
 import type { RequestContext } from '../audit/audit.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -120,12 +120,44 @@ export interface ActiveSession {
   user: User;
 }
 
+/**
+ * Every column of a session, named: the session check's statement is prepared once per connection
+ * (src/db/prepared-statements.ts), and a prepared `sessions.*` would fail on every running
+ * instance once a migration added a column. A new column of the table fails to compile here.
+ */
+const SESSION_COLUMNS_BY_NAME: Record<keyof SessionsTable, true> = {
+  id: true,
+  token_hash: true,
+  user_id: true,
+  aal: true,
+  amr: true,
+  factor_ids: true,
+  phishing_resistant: true,
+  recovery: true,
+  remembered_device_id: true,
+  created_at: true,
+  last_seen_at: true,
+  idle_expires_at: true,
+  absolute_expires_at: true,
+  last_verified_at: true,
+  stepped_up_at: true,
+  passkey_verified_at: true,
+  client_address: true,
+  user_agent: true,
+  revoked_at: true,
+  revoked_reason: true,
+  restricted_reason: true,
+  passkey_invited_at: true,
+  rollout_deadline: true,
+};
+const SESSION_COLUMNS = Object.keys(SESSION_COLUMNS_BY_NAME).map((column) => `sessions.${column}`) as `sessions.${keyof SessionsTable}`[];
+
 /** The live session a token hash names, with its user's columns: the session check's one statement, compiled once. */
 const selectLiveSession = compiledOnce(2, (db, tokenHash: string, now: Date) =>
   db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('sessions')
+    .select(SESSION_COLUMNS)
     .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'])
     .where('sessions.token_hash', '=', tokenHash)
     .where('sessions.revoked_at', 'is', null)

@@ -1,4 +1,4 @@
-import { sql, type OperationNodeSource, type Transaction } from 'kysely';
+import { sql, type Kysely, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { auditInsert, type AuditEntry, type RequestContext } from './audit.ts';
 
@@ -12,10 +12,15 @@ import { auditInsert, type AuditEntry, type RequestContext } from './audit.ts';
  * that order). A deferred write must not depend on another deferred write's effect (all of them
  * see the snapshot the statement started with), so only independent inserts and updates of
  * different rows belong here; foreign keys between them are checked at the end of the statement.
+ *
+ * Outside a transaction the one statement is the transaction: `require` names a write that must
+ * change a row (an UPDATE guarded by what the request read, RETURNING it); when it changes none,
+ * the statement fails with `WriteGuardFailed` and none of the writes happen.
  */
 export class DeferredWrites {
   private readonly writes: OperationNodeSource[] = [];
   private readonly audits: AuditEntry[] = [];
+  private guard: { write: OperationNodeSource; reason: string } | null = null;
 
   constructor(private readonly context: RequestContext) {}
 
@@ -27,25 +32,57 @@ export class DeferredWrites {
     this.audits.push(entry);
   }
 
-  get size(): number {
-    return this.writes.length + (this.audits.length > 0 ? 1 : 0);
+  /** A write that must change a row (it RETURNs what it changed), or nothing is written: see the class. */
+  require(write: OperationNodeSource & { execute(): Promise<unknown> }, reason: string): void {
+    if (this.guard) throw new Error('DeferredWrites: one guard per statement');
+    this.guard = { write, reason };
   }
 
-  /** Sends everything added so far as one statement, inside `trx`. */
-  async flush(trx: Transaction<Database>): Promise<void> {
+  get size(): number {
+    return this.writes.length + (this.audits.length > 0 ? 1 : 0) + (this.guard ? 1 : 0);
+  }
+
+  /** Forgets the guard and the writes (a refusal keeps only what it adds afterwards, and its audit row). */
+  discard(): void {
+    this.writes.length = 0;
+    this.guard = null;
+  }
+
+  /** Sends everything added so far as one statement, inside `db` (a transaction, or on its own). */
+  async flush(db: Kysely<Database> | Transaction<Database>): Promise<void> {
     const writes = this.writes.splice(0);
     const audits = this.audits.splice(0);
-    if (audits.length > 0) writes.push(auditInsert(trx, this.context, audits));
+    const guard = this.guard;
+    this.guard = null;
+    if (audits.length > 0) writes.push(auditInsert(db, this.context, audits));
+    if (guard) writes.unshift(guard.write);
     if (writes.length === 0) return;
-    if (writes.length === 1) {
+    if (writes.length === 1 && !guard) {
       await (writes[0] as unknown as { execute(): Promise<unknown> }).execute();
       return;
     }
     // with w0 as (…), w1 as (…), … select 1: every data-modifying CTE runs, whether read or not.
-    let query = trx as unknown as { with(name: string, expression: () => OperationNodeSource): typeof query; selectNoFrom(selection: unknown): { execute(): Promise<unknown> } };
+    let query = db as unknown as { with(name: string, expression: () => OperationNodeSource): typeof query; selectNoFrom(selection: unknown): { execute(): Promise<unknown> } };
     writes.forEach((write, i) => {
       query = query.with(`w${i}`, () => write);
     });
-    await query.selectNoFrom(sql<number>`1`.as('done')).execute();
+    const done = guard ? sql<number>`latch_require(exists (select 1 from w0), ${guard.reason})` : sql<number>`1`;
+    try {
+      await query.selectNoFrom(done.as('done')).execute();
+    } catch (error) {
+      if (guard && (error as { code?: unknown }).code === GUARD_FAILED) throw new WriteGuardFailed(guard.reason);
+      throw error;
+    }
+  }
+}
+
+/** The SQLSTATE latch_require raises (migrations/2026-11-28T04-guarded-writes.ts). */
+const GUARD_FAILED = 'LA001';
+
+/** The guarded row changed between the request's read and its writes: nothing was written. */
+export class WriteGuardFailed extends Error {
+  constructor(readonly reason: string) {
+    super(`write guard failed: ${reason}`);
+    this.name = 'WriteGuardFailed';
   }
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditEntry } from '../audit/audit.ts';
 import { DeferredWrites } from '../audit/deferred-writes.ts';
 import { signInsPerDayIncrement } from '../audit/sign-ins-per-day.ts';
@@ -7,7 +7,7 @@ import { notificationInsert } from '../notifications/outbox.ts';
 import { signInAssurance, type SignInProof } from '../policy/assurance.ts';
 import { loadRolloutFacts, passkeySignInCount, retireTotp, totpRetirementDue, type TotpRetirementFacts } from '../groups/rollout.ts';
 import { decideRollout, isFallbackSignIn, PASSKEY_REQUIRED, type RolloutOutcome } from '../policy/rollout.ts';
-import { createSession, prepareSession, revokeSession, type SessionRolloutMarks } from '../sessions/sessions.ts';
+import { createSession, prepareSession, revokeSession, sessionRevocation, type SessionRolloutMarks } from '../sessions/sessions.ts';
 import { cancelOnSignIn } from '../recovery/recovery.ts';
 import { sessionLifetimes, type AuthDeps, type EstablishedSession, type Requester } from './requester.ts';
 
@@ -18,7 +18,8 @@ import { sessionLifetimes, type AuthDeps, type EstablishedSession, type Requeste
  * of the new sign-in. A sign-in path that bypassed this would bypass every rule hooked in here.
  */
 export async function completeSignIn(
-  trx: Transaction<Database>,
+  /** The flow's transaction; or, with `deferred` (the passkey sign-in), the database: the writes are then one guarded statement. */
+  trx: Kysely<Database> | Transaction<Database>,
   deps: AuthDeps,
   requester: Requester,
   input: {
@@ -38,7 +39,10 @@ export async function completeSignIn(
   // Conditional on the flag of the user row every sign-in has already read: no statement otherwise,
   // so the passkey hot path's statement budget is untouched.
   if (input.user.recovery_pending) await cancelOnSignIn(trx, requester, input.user.id);
-  if (requester.current) await revokeSession(trx, requester.current.session.id, 'signed_out', requester.now);
+  if (requester.current) {
+    if (deferred) deferred.add(sessionRevocation(trx, requester.current.session.id, 'signed_out', requester.now));
+    else await revokeSession(trx, requester.current.session.id, 'signed_out', requester.now);
+  }
   // The passkey rollout (src/policy/rollout.ts): only a fallback sign-in reads the user's groups,
   // exemption and factors; a passkey sign-in never does (its hot path keeps its round trips).
   const rollout: RolloutOutcome = isFallbackSignIn(input.proof.method)
@@ -91,7 +95,7 @@ export async function completeSignIn(
  * sign-in commits (`retireTotpAfterSignIn`): inside it, two sign-ins with two passkeys would each
  * hold their passkey's lock and wait for the other's in revokeFactor (a deadlock).
  */
-async function countPasskeySignIn(trx: Transaction<Database>, userId: string, facts: TotpRetirementFacts, deferred?: DeferredWrites): Promise<TotpRetirementDue | null> {
+async function countPasskeySignIn(trx: Kysely<Database> | Transaction<Database>, userId: string, facts: TotpRetirementFacts, deferred?: DeferredWrites): Promise<TotpRetirementDue | null> {
   if (deferred) deferred.add(passkeySignInCount(trx, userId));
   else await passkeySignInCount(trx, userId).execute();
   return totpRetirementDue(facts) ? { userId, totpFactorId: facts.totpFactorId!, passkeySignIns: facts.passkeySignIns + 1 } : null;

@@ -2,6 +2,7 @@ import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database } from '../db/schema.ts';
+import { rateLimitUpsert, rateLimitVerdict, retryAfterSeconds, type RateLimitHit } from '../rate-limits/rate-limits.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -24,22 +25,62 @@ export interface NewCeremony {
  */
 export async function createCeremony(db: Executor, keyring: Keyring, ceremony: NewCeremony, now: Date): Promise<string> {
   const ceremonyId = randomToken();
-  await db
-    .insertInto('ceremonies')
-    .values({
-      id_hash: keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId),
-      kind: ceremony.kind,
-      user_id: ceremony.userId ?? null,
-      session_id: ceremony.sessionId ?? null,
-      challenge: ceremony.challenge ?? null,
-      data: JSON.stringify(ceremony.data ?? {}),
-      max_attempts: ceremony.maxAttempts ?? 1,
-      created_at: now,
-      expires_at: addSeconds(now, ceremony.ttlSeconds),
-      consumed_at: null,
-    })
-    .execute();
+  await db.insertInto('ceremonies').values(ceremonyRow(keyring, ceremonyId, ceremony, now)).execute();
   return ceremonyId;
+}
+
+/**
+ * Starts a ceremony only within a rate limit, in ONE statement: the limit's hit (src/rate-limits)
+ * and the ceremony's insert, which happens only when the hit was allowed. A refusal writes no
+ * ceremony; the hit itself counts (or, on a locked key, changes nothing), as a separate check did.
+ */
+export async function createCeremonyWithinLimit(
+  db: Kysely<Database>,
+  keyring: Keyring,
+  ceremony: NewCeremony,
+  now: Date,
+  limit: RateLimitHit,
+): Promise<{ ok: true; ceremonyId: string } | { ok: false; retryAfterSeconds: number }> {
+  const ceremonyId = randomToken();
+  const row = ceremonyRow(keyring, ceremonyId, ceremony, now);
+  const columns = Object.keys(row) as (keyof typeof row)[];
+  const result = await db
+    .with('hit', (db) => rateLimitUpsert(db, limit, now))
+    .with('created', (db) =>
+      db
+        .insertInto('ceremonies')
+        .columns(columns)
+        .expression(
+          db
+            .selectNoFrom((eb) => columns.map((column) => eb.val(row[column]).as(column)))
+            .where((eb) => eb.exists(eb.selectFrom('hit').select('hit.count').where('hit.count', '<=', limit.rule.limit))),
+        )
+        .returning('kind'),
+    )
+    .selectNoFrom((eb) => [
+      eb.selectFrom('hit').select('hit.count').as('count'),
+      eb.selectFrom('hit').select('hit.locked_until').as('locked_until'),
+      eb.exists(eb.selectFrom('created').select('created.kind')).as('created'),
+    ])
+    .executeTakeFirstOrThrow();
+  if (result.created) return { ok: true, ceremonyId };
+  const verdict = await rateLimitVerdict(db, limit, result.count === null ? null : { count: result.count, locked_until: result.locked_until }, now);
+  return { ok: false, retryAfterSeconds: retryAfterSeconds(verdict.state, now) };
+}
+
+function ceremonyRow(keyring: Keyring, ceremonyId: string, ceremony: NewCeremony, now: Date) {
+  return {
+    id_hash: keyedHash(keyring, CEREMONY_ID_PURPOSE, ceremonyId),
+    kind: ceremony.kind,
+    user_id: ceremony.userId ?? null,
+    session_id: ceremony.sessionId ?? null,
+    challenge: ceremony.challenge ?? null,
+    data: JSON.stringify(ceremony.data ?? {}),
+    max_attempts: ceremony.maxAttempts ?? 1,
+    created_at: now,
+    expires_at: addSeconds(now, ceremony.ttlSeconds),
+    consumed_at: null,
+  };
 }
 
 /**

@@ -111,9 +111,13 @@ export function passkeyUseUpdate(trx: Executor, factorId: string, use: { counter
 
 /** Marks a passkey for the user's and admins' attention (the first reason is kept). */
 export async function flagPasskey(trx: Executor, factorId: string, reason: string, now: Date): Promise<void> {
-  await trx
+  await passkeyFlagUpdate(trx, factorId, reason, now).execute();
+}
+
+/** The UPDATE flagPasskey runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
+export function passkeyFlagUpdate(trx: Executor, factorId: string, reason: string, now: Date) {
+  return trx
     .updateTable('factors')
     .set((eb) => ({ flagged_at: eb.fn.coalesce('flagged_at', eb.val(now)), flagged_reason: eb.fn.coalesce('flagged_reason', eb.val(reason)) }))
-    .where('id', '=', factorId)
-    .execute();
+    .where('id', '=', factorId);
 }

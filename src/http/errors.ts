@@ -13,6 +13,8 @@ export function errorResponse(c: Context, code: ErrorCode, message?: string, det
   // For the request's log line and metrics (lockouts, rate-limit refusals by route).
   c.set('errorCode', code);
   if (details && 'lockedForSeconds' in details) c.set('lockStarted', true);
+  // A refusal that says when to come back says it in the standard header too (429s, RFC 6585).
+  if (typeof details?.retryAfterSeconds === 'number') c.header('Retry-After', String(details.retryAfterSeconds));
   return c.json(errorBody(code, message, details), errorCodes[code].status as ContentfulStatusCode);
 }
 

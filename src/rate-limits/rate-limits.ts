@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { addressBucket } from './address-bucket.ts';
@@ -56,23 +56,29 @@ export async function hitRateLimit(db: Executor, key: string, rule: RateLimitRul
   return { locked, lockedUntil: locked ? row.locked_until : null, count: row.count };
 }
 
+/** A rate limit a request counts against: the key (see rateLimitKeys) and its rule. */
+export interface RateLimitHit {
+  key: string;
+  rule: RateLimitRule;
+}
+
+/** What the hit's upsert returns: nothing when the key was locked (the row is left alone). */
+export interface RateLimitHitRow {
+  count: number | string;
+  locked_until: Date | null;
+}
+
 /**
- * Check and hit in one statement (one round trip per request instead of two): the upsert counts
- * the request only while the key is not locked — a locked key's row is left as it is and no row
- * comes back, so a refusal neither counts nor extends the lock, exactly as a read-then-hit did.
- * `allowed` is false when the key was locked, or when this hit went past the limit. Only the
- * refusal of a locked key costs a second statement (reading when the lock ends).
+ * The check-and-hit upsert, not yet run: it counts the request only while the key is not locked —
+ * a locked key's row is left as it is and no row comes back, so a refusal neither counts nor
+ * extends the lock, exactly as a read-then-hit did. Run it alone (`checkAndHitRateLimit`) or as a
+ * CTE of the request's first statement (a passkey ceremony's), so the limit costs no round trip.
  */
-export async function checkAndHitRateLimit(
-  db: Executor,
-  key: string,
-  rule: RateLimitRule,
-  now: Date,
-): Promise<{ allowed: boolean; state: RateLimitState }> {
+export function rateLimitUpsert(db: QueryCreator<Database>, { key, rule }: RateLimitHit, now: Date) {
   const windowStart = addSeconds(now, -rule.windowSeconds);
   const lockedUntil = addSeconds(now, rule.lockoutSeconds);
   const newCount = sql<number>`(case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.count + 1 end)`;
-  const row = await db
+  return db
     .insertInto('rate_limits')
     .values({ key, count: 1, window_started_at: now, locked_until: rule.limit <= 1 ? lockedUntil : null })
     .onConflict((oc) =>
@@ -86,16 +92,45 @@ export async function checkAndHitRateLimit(
         })
         .where((eb) => eb.or([eb('rate_limits.locked_until', 'is', null), eb('rate_limits.locked_until', '<=', now)])),
     )
-    .returning(['count', 'locked_until'])
-    .executeTakeFirst();
+    .returning(['count', 'locked_until']);
+}
+
+/**
+ * The verdict on a hit from what its upsert returned. `allowed` is false when the key was locked
+ * (no row), or when this hit went past the limit. Only the refusal of a locked key costs a
+ * statement (reading when the lock ends).
+ */
+export async function rateLimitVerdict(
+  db: Executor,
+  { key, rule }: RateLimitHit,
+  row: RateLimitHitRow | null | undefined,
+  now: Date,
+): Promise<{ allowed: boolean; state: RateLimitState }> {
   if (!row) {
     const current = await checkRateLimit(db, key, now);
     // Unlocked between the two statements (the lock ran out): refuse this one anyway, for a second.
     return { allowed: false, state: current.locked ? current : { locked: true, lockedUntil: addSeconds(now, 1), count: current.count } };
   }
-  const locked = row.locked_until !== null && row.locked_until > now;
-  const state = { locked, lockedUntil: locked ? row.locked_until : null, count: Number(row.count) };
+  const lockedUntil = row.locked_until === null ? null : new Date(row.locked_until);
+  const locked = lockedUntil !== null && lockedUntil > now;
+  const state = { locked, lockedUntil: locked ? lockedUntil : null, count: Number(row.count) };
   return { allowed: state.count <= rule.limit, state };
+}
+
+/** Seconds a refused client should wait (the Retry-After of a 429), at least 1. */
+export function retryAfterSeconds(state: RateLimitState, now: Date): number {
+  return Math.max(1, Math.ceil(((state.lockedUntil ?? now).getTime() - now.getTime()) / 1000));
+}
+
+/** Check and hit in one statement (one round trip per request instead of two): see rateLimitUpsert. */
+export async function checkAndHitRateLimit(
+  db: Executor,
+  key: string,
+  rule: RateLimitRule,
+  now: Date,
+): Promise<{ allowed: boolean; state: RateLimitState }> {
+  const row = await rateLimitUpsert(db, { key, rule }, now).executeTakeFirst();
+  return rateLimitVerdict(db, { key, rule }, row, now);
 }
 
 /** A success clears the key's failures (and any lock on it). */

@@ -261,14 +261,15 @@ export type SessionRevocationReason =
   | 'factor_replaced';
 
 export async function revokeSession(db: Executor, sessionId: string, reason: SessionRevocationReason, now: Date, userId?: string): Promise<boolean> {
-  let query = db
-    .updateTable('sessions')
-    .set({ revoked_at: now, revoked_reason: reason })
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null);
+  let query = sessionRevocation(db, sessionId, reason, now);
   if (userId) query = query.where('user_id', '=', userId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** The UPDATE revokeSession runs, for a caller that sends it with other writes (src/audit/deferred-writes.ts). */
+export function sessionRevocation(db: Executor, sessionId: string, reason: SessionRevocationReason, now: Date) {
+  return db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', sessionId).where('revoked_at', 'is', null);
 }
 
 /** Ends every live session of the user (but `exceptSessionId`, when given); returns their ids. */

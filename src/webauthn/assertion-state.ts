@@ -1,8 +1,9 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { ceremonyIdHash } from '../ceremonies/ceremonies.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database, Factor, User } from '../db/schema.ts';
 import type { TotpRetirementFacts } from '../groups/rollout.ts';
+import { rateLimitUpsert, type RateLimitHit, type RateLimitHitRow } from '../rate-limits/rate-limits.ts';
 
 export interface AssertionState {
   /** The ceremony, consumed by this statement; null when unknown, expired, used, or of another kind. */
@@ -13,6 +14,8 @@ export interface AssertionState {
   user: User | null;
   /** A sign-in only: what TOTP retirement needs (src/groups/rollout.ts), read in the same statement. */
   retirement: TotpRetirementFacts | null;
+  /** Given a limit: what its hit returned (null: the key was locked). The ceremony is consumed only within the limit. */
+  rateLimit: { row: RateLimitHitRow | null } | null;
 }
 
 /**
@@ -24,11 +27,16 @@ export interface AssertionState {
  * would have returned.
  */
 export async function consumeCeremonyAndLoadPasskey(
-  trx: Transaction<Database>,
+  /** In a transaction the passkey row stays locked until the commit; on its own the statement commits at once. */
+  trx: Kysely<Database> | Transaction<Database>,
   keyring: Keyring,
-  input: { ceremonyId: string; kind: CeremonyKind; credentialId: string },
+  input: { ceremonyId: string; kind: CeremonyKind; credentialId: string; limit?: RateLimitHit },
   now: Date,
 ): Promise<AssertionState> {
+  // The request's rate limit rides along too: its hit is a CTE, and a refused hit leaves the ceremony unconsumed.
+  const limit = input.limit;
+  const hit = limit ? sql`hit as (${rateLimitUpsert(trx, limit, now)}),` : sql``;
+  const withinLimit = limit ? sql`and exists (select 1 from hit where hit.count <= ${limit.rule.limit})` : sql``;
   // TOTP retirement's facts ride along on a sign-in (never a step-up): three indexed lookups in the
   // statement that runs anyway, so the passkey sign-in keeps its round trips.
   const retirement =
@@ -39,10 +47,16 @@ export async function consumeCeremonyAndLoadPasskey(
             where g.is_default or exists (select 1 from group_members m where m.group_id = g.id and m.user_id = (select user_id from passkey))),
           'totpFactorId', (select f.id from factors f where f.user_id = (select user_id from passkey) and f.kind = 'totp' and f.status = 'active' limit 1)))`
       : sql`null`;
-  const result = await sql<{ ceremony: Record<string, unknown> | null; factor: Record<string, unknown> | null; owner: Record<string, unknown> | null; retirement: TotpRetirementFacts | string | null }>`
-    with consumed as (
+  const result = await sql<{
+    ceremony: Record<string, unknown> | null;
+    factor: Record<string, unknown> | null;
+    owner: Record<string, unknown> | null;
+    retirement: TotpRetirementFacts | string | null;
+    hit: { count: number; locked_until: string | null } | string | null;
+  }>`
+    with ${hit} consumed as (
       update ceremonies set consumed_at = ${now}
-      where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now}
+      where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now} ${withinLimit}
       returning *
     ), passkey as (
       select * from factors where kind = 'passkey' and credential_id = ${input.credentialId} for update
@@ -51,14 +65,22 @@ export async function consumeCeremonyAndLoadPasskey(
       (select to_jsonb(consumed) from consumed) as ceremony,
       (select to_jsonb(passkey) from passkey) as factor,
       (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner,
-      ${retirement} as retirement`.execute(trx);
+      ${retirement} as retirement,
+      ${limit ? sql`(select jsonb_build_object('count', hit.count, 'locked_until', hit.locked_until) from hit)` : sql`null`} as hit`.execute(trx);
   const row = result.rows[0];
   return {
     ceremony: rowFromJson<Ceremony>(row?.ceremony ?? null),
     factor: rowFromJson<Factor>(row?.factor ?? null),
     user: rowFromJson<User>(row?.owner ?? null),
     retirement: typeof row?.retirement === 'string' ? (JSON.parse(row.retirement) as TotpRetirementFacts) : (row?.retirement ?? null),
+    rateLimit: limit ? { row: hitRow(row?.hit ?? null) } : null,
   };
+}
+
+function hitRow(image: { count: number; locked_until: string | null } | string | null): RateLimitHitRow | null {
+  if (image === null) return null;
+  const object = typeof image === 'string' ? (JSON.parse(image) as { count: number; locked_until: string | null }) : image;
+  return { count: object.count, locked_until: object.locked_until === null ? null : new Date(object.locked_until) };
 }
 
 /**

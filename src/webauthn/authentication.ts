@@ -1,22 +1,27 @@
 import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Transaction } from 'kysely';
 import type { DeferredWrites } from '../audit/deferred-writes.ts';
-import { createCeremony } from '../ceremonies/ceremonies.ts';
+import { createCeremony, createCeremonyWithinLimit, type NewCeremony } from '../ceremonies/ceremonies.ts';
+import { rateLimitVerdict, retryAfterSeconds, type RateLimitHit } from '../rate-limits/rate-limits.ts';
 import { ceremonyData } from '../ceremonies/data.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+
+type Executor = Kysely<Database> | Transaction<Database>;
 import type { Db } from '../db/database.ts';
 import { LatchError } from '../errors.ts';
 import {
   credentialDescriptor,
   flagPasskey,
   isSignCountSuspicious,
+  passkeyFlagUpdate,
   listActivePasskeys,
   passkeyUseUpdate,
   recordPasskeyUse,
   storedPublicKey,
 } from '../factors/passkey.ts';
-import { queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
+import { notificationInsert, queueNotification, type NotificationOrigin } from '../notifications/outbox.ts';
 import { findUserById, findUserByWebAuthnUserId, normalizeUsername } from '../users/users.ts';
 import { consumeCeremonyAndLoadPasskey } from './assertion-state.ts';
 import { decoyCredentials } from './decoy-credentials.ts';
@@ -38,7 +43,15 @@ type SignInMode = 'discoverable' | 'identified';
  * passkeys it holds for us (autofill and the passkey button). With one: that user's credentials —
  * or, for a username without passkeys or without an account, stable decoys of the same shape.
  */
-export async function startPasskeySignIn(db: Db, keyring: Keyring, rp: RelyingParty, input: { username?: string | null }, now: Date) {
+export async function startPasskeySignIn(
+  db: Db,
+  keyring: Keyring,
+  rp: RelyingParty,
+  input: { username?: string | null },
+  now: Date,
+  /** The caller's rate limit, counted in the ceremony's own statement (no round trip of its own). */
+  limit?: RateLimitHit,
+) {
   let userId: string | null = null;
   let allowCredentials: { id: string; transports: string[] }[] | undefined;
   if (input.username) {
@@ -64,13 +77,11 @@ export async function startPasskeySignIn(db: Db, keyring: Keyring, rp: RelyingPa
     userVerification: 'preferred',
   });
   const mode: SignInMode = input.username ? 'identified' : 'discoverable';
-  const ceremonyId = await createCeremony(
-    db,
-    keyring,
-    { kind: 'passkey_signin', userId, challenge: options.challenge, data: { mode }, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS },
-    now,
-  );
-  return { ceremonyId, options };
+  const ceremony: NewCeremony = { kind: 'passkey_signin', userId, challenge: options.challenge, data: { mode }, ttlSeconds: PASSKEY_CEREMONY_TTL_SECONDS };
+  if (!limit) return { ceremonyId: await createCeremony(db, keyring, ceremony, now), options };
+  const created = await createCeremonyWithinLimit(db, keyring, ceremony, now, limit);
+  if (!created.ok) throw new LatchError('rate_limited', undefined, { retryAfterSeconds: created.retryAfterSeconds });
+  return { ceremonyId: created.ceremonyId, options };
 }
 
 /**
@@ -122,10 +133,12 @@ export type AssertionPurpose =
  * a refusal leaves the ceremony consumed (it was single-use whether or not the answer was right).
  */
 export async function finishPasskeyAssertion(
-  trx: Transaction<Database>,
+  /** A transaction, or (given `deferred`, whose writes are then guarded by the passkey read here) the database itself. */
+  trx: Executor,
   keyring: Keyring,
   rp: RelyingParty,
-  input: { ceremonyId: string; response: AuthenticationResponseJSON },
+  /** `limit`: the request's rate limit, counted in the first statement; past it the ceremony is left unconsumed. */
+  input: { ceremonyId: string; response: AuthenticationResponseJSON; limit?: RateLimitHit },
   purpose: AssertionPurpose,
   now: Date,
   /** Where the assertion came from, for the notification a flagged passkey sends. */
@@ -136,7 +149,20 @@ export async function finishPasskeyAssertion(
   const signedInUserId = purpose.kind === 'passkey_step_up' ? purpose.userId : null;
 
   // One statement consumes the ceremony, reads and locks the passkey, and reads its owner.
-  const state = await consumeCeremonyAndLoadPasskey(trx, keyring, { ceremonyId: input.ceremonyId, kind: purpose.kind, credentialId: input.response.id }, now);
+  const state = await consumeCeremonyAndLoadPasskey(
+    trx,
+    keyring,
+    { ceremonyId: input.ceremonyId, kind: purpose.kind, credentialId: input.response.id, ...(input.limit ? { limit: input.limit } : {}) },
+    now,
+  );
+  // Too many requests from this address: refused before anything else is judged (or audited: a
+  // flood of refusals must not become a flood of audit rows), as the limit's middleware did.
+  if (input.limit && state.rateLimit) {
+    const verdict = await rateLimitVerdict(trx, input.limit, state.rateLimit.row, now);
+    if (!verdict.allowed) {
+      return { ...refuse('rate_limited', 'rate_limited', { userId: signedInUserId, details: { retryAfterSeconds: retryAfterSeconds(verdict.state, now) } }), audited: false };
+    }
+  }
   // Single use, unexpired, and of this purpose: a registration or sign-in ceremony is no step-up.
   const ceremony = state.ceremony;
   if (!ceremony) return refuse('ceremony_invalid', 'ceremony_invalid', { userId: signedInUserId });
@@ -234,14 +260,15 @@ export async function finishPasskeyAssertion(
   // A counter that does not grow: two copies of the key exist. Refuse, and flag it — the flag commits with the refusal.
   const storedCount = Number(factor.sign_count);
   if (isSignCountSuspicious(storedCount, assertion.newCounter)) {
-    await flagPasskey(trx, factor.id, 'sign_count_not_increasing', now);
-    await queueNotification(trx, {
-      userId: user.id,
-      kind: 'factor_flagged',
-      payload: { factorId: factor.id, kind: 'passkey', label: factor.label, reason: 'sign_count_not_increasing' },
-      now,
-      from,
-    });
+    const flagged = { userId: user.id, kind: 'factor_flagged' as const, payload: { factorId: factor.id, kind: 'passkey', label: factor.label, reason: 'sign_count_not_increasing' }, now, from };
+    if (deferred) {
+      // With the refusal's audit row, in one statement (there may be no transaction around us).
+      deferred.add(passkeyFlagUpdate(trx, factor.id, 'sign_count_not_increasing', now));
+      deferred.add(notificationInsert(trx, flagged));
+    } else {
+      await flagPasskey(trx, factor.id, 'sign_count_not_increasing', now);
+      await queueNotification(trx, flagged);
+    }
     return refuse('possible_cloned_authenticator', 'sign_count_not_increasing', {
       userId: user.id,
       factorId: factor.id,
@@ -253,8 +280,20 @@ export async function finishPasskeyAssertion(
   }
 
   const use = { counter: assertion.newCounter, backedUp: assertion.backedUp };
-  if (deferred) deferred.add(passkeyUseUpdate(trx, factor.id, use, now));
-  else await recordPasskeyUse(trx, factor.id, use, now);
+  if (deferred) {
+    // Outside a transaction nothing holds the passkey's row since it was read: the writes happen
+    // only if it is still active, unflagged and at the counter judged here. A parallel sign-in
+    // that moved the counter first makes this one fail as a whole (`passkey_changed`, try again),
+    // where a lock would have queued it and judged its counter against the new one.
+    deferred.require(
+      passkeyUseUpdate(trx, factor.id, use, now)
+        .where('status', '=', 'active')
+        .where('flagged_at', 'is', null)
+        .where('sign_count', '=', factor.sign_count)
+        .returning('id'),
+      'passkey_changed',
+    );
+  } else await recordPasskeyUse(trx, factor.id, use, now);
   return { ok: true, value: { user, factor, userVerified: assertion.userVerified, retirement: state.retirement } };
 }
 

@@ -16,6 +16,8 @@ export interface CeremonyRefusal {
   details?: Record<string, unknown>;
   /** Extra fields for the audit row only. */
   auditDetails?: Record<string, unknown>;
+  /** false: no audit row (a rate-limit refusal, which changed nothing but its counter). */
+  audited?: false;
 }
 
 export type CeremonyOutcome<T> = { ok: true; value: T } | CeremonyRefusal;

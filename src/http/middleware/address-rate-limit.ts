@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/database.ts';
-import { checkAndHitRateLimit, rateLimitKeys, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
+import { checkAndHitRateLimit, rateLimitKeys, retryAfterSeconds, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 
@@ -22,9 +22,7 @@ export function limitByAddress(options: LimitByAddressOptions): MiddlewareHandle
     const now = c.get('now');
     const { allowed, state } = await checkAndHitRateLimit(options.db, key, options.rule, now);
     if (!allowed) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(((state.lockedUntil ?? now).getTime() - now.getTime()) / 1000));
-      c.header('Retry-After', String(retryAfterSeconds));
-      return errorResponse(c, 'rate_limited', undefined, { retryAfterSeconds });
+      return errorResponse(c, 'rate_limited', undefined, { retryAfterSeconds: retryAfterSeconds(state, now) });
     }
     return next();
   };

@@ -5,6 +5,7 @@ import { removeOwnFactor } from '../src/auth/manage/factors.ts';
 import { signInWithBackupCode } from '../src/auth/sign-in/second-factor.ts';
 import { silentLogger } from '../src/logger.ts';
 import { notificationKinds, queueNotification } from '../src/notifications/outbox.ts';
+import { StatementLog } from './helpers/statement-log.ts';
 import { deliverDueNotifications, defaultDeliveryRules, startNotificationWorker, type DeliveryRules } from '../src/notifications/worker.ts';
 import { relyingPartyFrom } from '../src/webauthn/relying-party.ts';
 import { addPasskey, anonymous, signedInAs, signInTotp, signUpTotpUser, ticketFor, type Flows } from './auth/helpers.ts';
@@ -137,6 +138,17 @@ describe('notification delivery over SMTP', () => {
     }
     expect(smtp.to('unconfirmed@example.test')).toHaveLength(0);
     expect(smtp.received.length).toBe(before);
+  });
+
+  it('address-less rows are settled by the claim itself: a batch of them is one statement, not two per row', async () => {
+    const user = await signUpTotpUser(f);
+    await deliver(); // what the sign-up queued
+    for (let i = 0; i < 5; i++) await queueNotification(t.db, { userId: user.user.id, kind: 'new_sign_in', payload: { method: 'passkey' }, now: t.clock.now() });
+    const log = new StatementLog();
+    const report = await deliverDueNotifications({ db: t.db.withPlugin(log), config: t.config, clock: t.clock, logger: silentLogger });
+    expect(report).toMatchObject({ sent: 0, skipped: 5 });
+    expect(log.kinds).toEqual(['UpdateQueryNode']);
+    for (const row of await rowsOf(user.user.id)) expect(row.skipped_reason).toBe('no_confirmed_address');
   });
 
   it('a server that refuses: retried with a doubling wait, then given up and recorded after the bound', async () => {

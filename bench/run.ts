@@ -13,7 +13,8 @@
  * BENCH_CONCURRENCY (50), BENCH_TOTP_USERS (3000), BENCH_SCENARIOS (passkey,session,stepup,totp),
  * BENCH_DATABASES (postgres,embedded), BENCH_SCALE=1 (also 1,000,000 users and 10,000,000 audit rows),
  * BENCH_IN_PROCESS=0 (skip the in-process figures), BENCH_PROFILE=1 (Latch runs with --cpu-prof
- * into bench/.profiles), BENCH_JSON=path (write the figures as JSON too).
+ * into bench/.profiles), BENCH_NODE_ARGS (more node flags for Latch, e.g. V8 heap sizes),
+ * BENCH_JSON=path (write the figures as JSON too).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,7 +187,7 @@ async function benchTarget(
   reference: { server: ServerProcess; database: string; users: BenchUser[] } | null,
   afterLoad: (server: ServerProcess) => Promise<void> = async () => {},
 ) {
-  const nodeArgs = env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const nodeArgs = [...(env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...(env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   if (nodeArgs.length) mkdirSync(PROFILE_DIR, { recursive: true });
   const server = await startLatch({ ...latchTarget, keyring, origin: LATCH_ORIGIN, nodeArgs });
   const client = new HttpClient(server.port, CONCURRENCY * 2);

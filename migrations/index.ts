@@ -11,6 +11,7 @@ import * as recovery from './2026-11-27T23-recovery.ts';
 import * as oidc from './2026-11-27T22-oidc.ts';
 import * as boundedAuditCheckpoints from './2026-11-28T03-bounded-audit-checkpoints.ts';
 import * as guardedWrites from './2026-11-28T04-guarded-writes.ts';
+import * as hotPathIndexes from './2026-11-28T05-hot-path-indexes.ts';
 import * as linkFallbackCeremony from './2026-11-28T01-link-fallback-ceremony.ts';
 import * as signInsPerDay from './2026-11-28T01-sign-ins-per-day.ts';
 import * as factorStateIndexes from './2026-11-28T02-factor-state-indexes.ts';
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T02-factor-state-indexes': factorStateIndexes,
   '2026-11-28T03-bounded-audit-checkpoints': boundedAuditCheckpoints,
   '2026-11-28T04-guarded-writes': guardedWrites,
+  '2026-11-28T05-hot-path-indexes': hotPathIndexes,
 };

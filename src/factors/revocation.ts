@@ -68,7 +68,7 @@ export async function revokeFactor(trx: Transaction<Database>, context: RequestC
     .returningAll()
     .executeTakeFirstOrThrow();
   const sessionReason: SessionRevocationReason = !input.replacing ? 'factor_revoked' : factor.kind === 'backup_codes' ? 'backup_codes_regenerated' : 'factor_replaced';
-  const endedSessionIds = await revokeSessionsEstablishedWith(trx, factor.id, sessionReason, context.now, input.replacing?.keepSessionId ?? null);
+  const endedSessionIds = await revokeSessionsEstablishedWith(trx, factor, sessionReason, context.now, input.replacing?.keepSessionId ?? null);
   let forgottenDevices: string[] = [];
   if (factor.kind === 'totp') {
     // A remembered browser stood in for this authenticator: it and what it signed in go with it.

@@ -288,10 +288,14 @@ export function revokeOtherSessions(db: Executor, userId: string, keepSessionId:
   return revokeAllSessions(db, userId, reason, now, keepSessionId);
 }
 
-/** Ends the sessions that the factor helped establish (or step up): they rest on a proof now withdrawn. */
+/**
+ * Ends the sessions that the factor helped establish (or step up): they rest on a proof now
+ * withdrawn. Looked for among its owner's live sessions (sessions_user_id_idx): an index on
+ * factor_ids would cost every sign-in and step-up a GIN insertion for this rare question.
+ */
 export async function revokeSessionsEstablishedWith(
   db: Executor,
-  factorId: string,
+  factor: { id: string; user_id: string },
   reason: SessionRevocationReason,
   now: Date,
   keepSessionId: string | null = null,
@@ -299,8 +303,9 @@ export async function revokeSessionsEstablishedWith(
   let query = db
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
-    .where(sql<boolean>`factor_ids @> ${sql.val([factorId])}::uuid[]`)
-    .where('revoked_at', 'is', null);
+    .where('user_id', '=', factor.user_id)
+    .where('revoked_at', 'is', null)
+    .where(sql<boolean>`factor_ids @> ${sql.val([factor.id])}::uuid[]`);
   if (keepSessionId) query = query.where('id', '<>', keepSessionId);
   const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);

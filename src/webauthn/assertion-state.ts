@@ -20,8 +20,9 @@ export interface AssertionState {
 
 /**
  * Everything the second half of a passkey ceremony reads, in ONE statement (one round trip where
- * there were three): the ceremony is consumed (the conditional UPDATE: of concurrent finishers,
- * one gets it), the passkey row is read and locked FOR UPDATE (concurrent uses of one passkey
+ * there were three): the ceremony is consumed (a conditional DELETE: of concurrent finishers, one
+ * gets it; deleting costs no new row version and no index entries, where marking it consumed
+ * cost both, and a used passkey ceremony has nothing left to tell), the passkey row is read and locked FOR UPDATE (concurrent uses of one passkey
  * queue on its counter), and its owner is read. Each comes back as a row image (to_jsonb) so the
  * three tables' columns cannot collide; `rowFromJson` turns the images back into the rows Kysely
  * would have returned.
@@ -55,7 +56,7 @@ export async function consumeCeremonyAndLoadPasskey(
     hit: { count: number; locked_until: string | null } | string | null;
   }>`
     with ${hit} consumed as (
-      update ceremonies set consumed_at = ${now}
+      delete from ceremonies
       where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now} ${withinLimit}
       returning *
     ), passkey as (

@@ -42,12 +42,6 @@ export class DeferredWrites {
     return this.writes.length + (this.audits.length > 0 ? 1 : 0) + (this.guard ? 1 : 0);
   }
 
-  /** Forgets the guard and the writes (a refusal keeps only what it adds afterwards, and its audit row). */
-  discard(): void {
-    this.writes.length = 0;
-    this.guard = null;
-  }
-
   /** Sends everything added so far as one statement, inside `db` (a transaction, or on its own). */
   async flush(db: Kysely<Database> | Transaction<Database>): Promise<void> {
     const writes = this.writes.splice(0);

@@ -1,14 +1,11 @@
 import { generateAuthenticationOptions, type AuthenticationResponseJSON } from '@simplewebauthn/server';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DeferredWrites } from '../audit/deferred-writes.ts';
 import { createCeremony, createCeremonyWithinLimit, type NewCeremony } from '../ceremonies/ceremonies.ts';
 import { rateLimitVerdict, retryAfterSeconds, type RateLimitHit } from '../rate-limits/rate-limits.ts';
 import { ceremonyData } from '../ceremonies/data.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Database, Factor, User } from '../db/schema.ts';
-import type { Kysely } from 'kysely';
-
-type Executor = Kysely<Database> | Transaction<Database>;
 import type { Db } from '../db/database.ts';
 import { LatchError } from '../errors.ts';
 import {
@@ -28,6 +25,8 @@ import { decoyCredentials } from './decoy-credentials.ts';
 import { refuse, type CeremonyOutcome } from './outcome.ts';
 import { checkAssertion, PASSKEY_CEREMONY_TIMEOUT_MS, PASSKEY_CEREMONY_TTL_SECONDS, type RelyingParty } from './relying-party.ts';
 import type { TotpRetirementFacts } from '../groups/rollout.ts';
+
+type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * Passkey assertions: sign-in (discoverable, or for a named user) and step-up. SimpleWebAuthn

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/database.ts';
-import { checkAndHitRateLimit, rateLimitKeys, retryAfterSeconds, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
+import type { Context } from 'hono';
+import { checkAndHitRateLimit, rateLimitKeys, retryAfterSeconds, type RateLimitHit, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
 
@@ -18,12 +19,17 @@ export interface LimitByAddressOptions {
  */
 export function limitByAddress(options: LimitByAddressOptions): MiddlewareHandler<AppEnv> {
   return async function limitByAddressMiddleware(c, next) {
-    const key = rateLimitKeys.address(options.scope, c.get('clientAddress'));
+    const { key, rule } = addressLimit(c, options.scope, options.rule);
     const now = c.get('now');
-    const { allowed, state } = await checkAndHitRateLimit(options.db, key, options.rule, now);
+    const { allowed, state } = await checkAndHitRateLimit(options.db, key, rule, now);
     if (!allowed) {
       return errorResponse(c, 'rate_limited', undefined, { retryAfterSeconds: retryAfterSeconds(state, now) });
     }
     return next();
   };
+}
+
+/** The same per-address limit, for a flow that counts it inside its own first statement (the passkey sign-in). */
+export function addressLimit(c: Context<AppEnv>, scope: string, rule: RateLimitRule): RateLimitHit {
+  return { key: rateLimitKeys.address(scope, c.get('clientAddress')), rule };
 }

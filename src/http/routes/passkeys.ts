@@ -6,13 +6,12 @@ import { signUpWithPasskey, startSignUpWithPasskey } from '../../auth/sign-up/pa
 import { startStepUpWithPasskey, stepUpWithPasskey } from '../../auth/step-up.ts';
 import type { AuthenticatorNames } from '../../factors/aaguid.ts';
 import { presentFactors } from '../../factors/present.ts';
-import type { Context } from 'hono';
-import { rateLimitKeys, type RateLimitHit, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
+import type { RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import { publicUser } from '../../users/users.ts';
 import { relyingPartyFrom } from '../../webauthn/relying-party.ts';
-import { requesterOf, type AppDeps, type AppEnv } from '../context.ts';
+import { requesterOf, type AppDeps } from '../context.ts';
 import { errorResponse } from '../errors.ts';
-import { limitByAddress } from '../middleware/address-rate-limit.ts';
+import { addressLimit, limitByAddress } from '../middleware/address-rate-limit.ts';
 import { displayNameSchema, NewUsernameSchema, UsernameSchema } from '../schemas.ts';
 import { requireSession } from '../middleware/session.ts';
 import { createRouter, errorResponses, jsonBody, jsonContent, z } from '../router.ts';
@@ -69,8 +68,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
 
   router.use('/api/signup/passkey/options', limit('passkey_signup_options', passkeyRateLimits.options));
   router.use('/api/signup/passkey/verify', limit('passkey_signup_verify', passkeyRateLimits.verify));
-  // The sign-in's limits are counted inside its ceremony's first statement (the hot path keeps its round trips).
-  const signInLimit = (c: Context<AppEnv>, scope: string, rule: RateLimitRule): RateLimitHit => ({ key: rateLimitKeys.address(scope, c.get('clientAddress')), rule });
+  // The sign-in's limits (addressLimit below) are counted inside its ceremony's first statement: the hot path keeps its round trips.
   router.use('/api/step-up/passkey/*', requireSession());
   router.use('/api/factors/passkeys/*', requireSession());
 
@@ -117,7 +115,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { username } = c.req.valid('json');
-      const limit = signInLimit(c, 'passkey_signin_options', passkeyRateLimits.options);
+      const limit = addressLimit(c, 'passkey_signin_options', passkeyRateLimits.options);
       return c.json(await startSignInWithPasskey(deps, rp, requesterOf(c), { username: username ?? null, limit }), 200);
     },
   );
@@ -133,7 +131,7 @@ export function passkeyRoutes(deps: AppDeps, authenticatorNames: AuthenticatorNa
     }),
     async (c) => {
       const { ceremonyId, response } = c.req.valid('json');
-      const limit = signInLimit(c, 'passkey_signin_verify', passkeyRateLimits.verify);
+      const limit = addressLimit(c, 'passkey_signin_verify', passkeyRateLimits.verify);
       const { user, established } = await signInWithPasskey(deps, rp, requesterOf(c), { ceremonyId, response: response as AuthenticationResponseJSON, limit });
       setEstablishedSession(c, established, c.get('now'));
       return c.json({ user: publicUser(user) }, 200);

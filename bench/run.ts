@@ -12,8 +12,8 @@
  * Environment: BENCH_SECONDS (10 per round), BENCH_WARMUP (2), BENCH_ROUNDS (3), BENCH_USERS (1000),
  * BENCH_CONCURRENCY (50), BENCH_TOTP_USERS (3000), BENCH_SCENARIOS (passkey,session,stepup,totp),
  * BENCH_DATABASES (postgres,embedded), BENCH_SCALE=1 (also 1,000,000 users and 10,000,000 audit rows),
- * BENCH_IN_PROCESS=0 (skip the in-process figures), BENCH_PROFILE=1 (Latch runs with --cpu-prof
- * into bench/.profiles), BENCH_NODE_ARGS (more node flags for Latch, e.g. V8 heap sizes),
+ * BENCH_IN_PROCESS=0 (skip the in-process figures), BENCH_PROFILE=1 (Latch and the reference run with
+ * --cpu-prof into bench/.profiles), BENCH_NODE_ARGS (more node flags for Latch, e.g. V8 heap sizes),
  * BENCH_JSON=path (write the figures as JSON too).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -47,6 +47,8 @@ const SCALE_USERS = Number(env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_AUDIT_ROWS = Number(env.BENCH_SCALE_AUDIT_ROWS ?? 10_000_000);
 const ADMIN_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PROFILE_DIR = resolve('bench/.profiles');
+/** The reference has no SIGTERM handler, and a process killed by a signal writes no profile: exit normally on it. */
+const REFERENCE_PROFILE_ARGS = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=reference.${Date.now()}.cpuprofile`, '--import', "data:text/javascript,process.on('SIGTERM',()=>process.exit(0))"];
 
 interface Figures {
   system: 'latch' | 'reference';
@@ -266,7 +268,9 @@ async function main() {
       const referenceName = `latch_bench_ref_${stamp}`;
       const url = await createDatabase(admin, referenceName);
       cleanup.push(() => admin.query(`drop database if exists ${referenceName} with (force)`).then(() => undefined));
-      const server = await startReference(directory, url);
+      // Profiled beside Latch, so the two profiles can be compared (bench/profile-top.ts).
+      if (env.BENCH_PROFILE === '1') mkdirSync(PROFILE_DIR, { recursive: true });
+      const server = await startReference(directory, url, env.BENCH_PROFILE === '1' ? REFERENCE_PROFILE_ARGS : []);
       cleanup.push(() => server.stop());
       referenceClient = new pg.Client({ connectionString: url });
       await referenceClient.connect();

@@ -102,9 +102,9 @@ export async function startLatch(options: { databaseUrl: string | null; dataDir:
   return { child, pid: child.pid!, port, stop: stopper(child) };
 }
 
-export async function startReference(directory: string, databaseUrl: string): Promise<ServerProcess> {
+export async function startReference(directory: string, databaseUrl: string, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['server.mjs'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'server.mjs'], {
     cwd: directory,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), REF_DATABASE_URL: databaseUrl, WORKERS: '1', POOL: '10' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledOnce } from '../src/db/compiled-once.ts';
+import { sql } from 'kysely';
+import { compiledOnce, compiledOnceNamed } from '../src/db/compiled-once.ts';
 import { createUser } from '../src/users/users.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
 
@@ -50,5 +51,26 @@ describe('compiledOnce', () => {
       return adminsOnly ? query.where('is_admin', '=', true) : query;
     });
     await expect(shaped(database.db, false)).rejects.toThrow(/argument 0 is not a parameter/);
+  });
+
+  it('binds named values, in a raw sql template too, concurrently and inside a transaction', async () => {
+    const named = compiledOnceNamed<{ first: string; second: string }, { username: string }>(['first', 'second'], (db, values) =>
+      sql<{ username: string }>`select username from users where username in (${values.first}, ${values.second}) order by username`,
+    );
+    const results = await Promise.all([
+      named(database.db, { first: 'alice-co', second: 'carol-co' }),
+      named(database.db, { first: 'bob-co', second: 'nobody' }),
+    ]);
+    expect(results.map((rows) => rows.map((row) => row.username))).toEqual([['alice-co', 'carol-co'], ['bob-co']]);
+    await database.db.transaction().execute(async (trx) => {
+      expect((await named(trx, { first: 'carol-co', second: 'bob-co' })).map((row) => row.username)).toEqual(['bob-co', 'carol-co']);
+    });
+  });
+
+  it('refuses a named value that does not come out as a parameter', async () => {
+    const unused = compiledOnceNamed<{ username: string; unused: string }, { username: string }>(['username', 'unused'], (db, values) =>
+      db.selectFrom('users').select('username').where('username', '=', values.username),
+    );
+    await expect(unused(database.db, { username: 'alice-co', unused: 'x' })).rejects.toThrow(/value unused is not a parameter/);
   });
 });

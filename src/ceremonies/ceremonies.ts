@@ -2,7 +2,8 @@ import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
 import { keyedHash, randomToken, type Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database } from '../db/schema.ts';
-import { rateLimitUpsert, rateLimitVerdict, retryAfterSeconds, type RateLimitHit } from '../rate-limits/rate-limits.ts';
+import { compiledOnceNamed } from '../db/compiled-once.ts';
+import { RATE_LIMIT_HIT_VALUES, rateLimitHitValues, rateLimitUpsert, rateLimitVerdict, retryAfterSeconds, type RateLimitHit, type RateLimitHitValues } from '../rate-limits/rate-limits.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -42,27 +43,8 @@ export async function createCeremonyWithinLimit(
   limit: RateLimitHit,
 ): Promise<{ ok: true; ceremonyId: string } | { ok: false; retryAfterSeconds: number }> {
   const ceremonyId = randomToken();
-  const row = ceremonyRow(keyring, ceremonyId, ceremony, now);
-  const columns = Object.keys(row) as (keyof typeof row)[];
-  const result = await db
-    .with('hit', (db) => rateLimitUpsert(db, limit, now))
-    .with('created', (db) =>
-      db
-        .insertInto('ceremonies')
-        .columns(columns)
-        .expression(
-          db
-            .selectNoFrom((eb) => columns.map((column) => eb.val(row[column]).as(column)))
-            .where((eb) => eb.exists(eb.selectFrom('hit').select('hit.count').where('hit.count', '<=', limit.rule.limit))),
-        )
-        .returning('kind'),
-    )
-    .selectNoFrom((eb) => [
-      eb.selectFrom('hit').select('hit.count').as('count'),
-      eb.selectFrom('hit').select('hit.locked_until').as('locked_until'),
-      eb.exists(eb.selectFrom('created').select('created.kind')).as('created'),
-    ])
-    .executeTakeFirstOrThrow();
+  const [result] = await insertCeremonyWithinLimit(db, { ...ceremonyRow(keyring, ceremonyId, ceremony, now), ...rateLimitHitValues(limit, now) });
+  if (!result) throw new Error('createCeremonyWithinLimit: the statement returned no row');
   if (result.created) return { ok: true, ceremonyId };
   const verdict = await rateLimitVerdict(db, limit, result.count === null ? null : { count: result.count, locked_until: result.locked_until }, now);
   return { ok: false, retryAfterSeconds: retryAfterSeconds(verdict.state, now) };
@@ -82,6 +64,33 @@ function ceremonyRow(keyring: Keyring, ceremonyId: string, ceremony: NewCeremony
     consumed_at: null,
   };
 }
+
+type CeremonyRow = ReturnType<typeof ceremonyRow>;
+const CEREMONY_COLUMNS = ['id_hash', 'kind', 'user_id', 'session_id', 'challenge', 'data', 'max_attempts', 'created_at', 'expires_at', 'consumed_at'] as const satisfies readonly (keyof CeremonyRow)[];
+
+/** createCeremonyWithinLimit's statement, compiled once (every passkey sign-in starts with it). */
+const insertCeremonyWithinLimit = compiledOnceNamed<CeremonyRow & RateLimitHitValues, { count: number | null; locked_until: Date | null; created: boolean }>(
+  [...CEREMONY_COLUMNS, ...RATE_LIMIT_HIT_VALUES],
+  (db, values) =>
+    db
+      .with('hit', (db) => rateLimitUpsert(db, values))
+      .with('created', (db) =>
+        db
+          .insertInto('ceremonies')
+          .columns([...CEREMONY_COLUMNS])
+          .expression(
+            db
+              .selectNoFrom((eb) => CEREMONY_COLUMNS.map((column) => eb.val(values[column]).as(column)))
+              .where((eb) => eb.exists(eb.selectFrom('hit').select('hit.count').where('hit.count', '<=', values.limit))),
+          )
+          .returning('kind'),
+      )
+      .selectNoFrom((eb) => [
+        eb.selectFrom('hit').select('hit.count').as('count'),
+        eb.selectFrom('hit').select('hit.locked_until').as('locked_until'),
+        eb.exists(eb.selectFrom('created').select('created.kind')).as('created'),
+      ]),
+);
 
 /**
  * Consumes a live ceremony of the expected kind exactly once. The conditional UPDATE makes

@@ -3,14 +3,19 @@ import { Kysely, PostgresDialect, sql, type LogConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { timestamptzParser } from './timestamptz.ts';
 import { prepareRepeatedStatements, PreparedStatementNames } from './prepared-statements.ts';
 
 export type Db = Kysely<Database>;
 
 const INT8_OID = 20;
 
+const TIMESTAMPTZ_OID = 1184;
+
 // int8 holds counters (sign counts, time steps, audit ids) far below 2^53: read them as numbers.
 pg.types.setTypeParser(INT8_OID, (value) => Number(value));
+// Timestamps in the form PostgreSQL prints them, faster than pg's parser (which stays the fallback).
+pg.types.setTypeParser(TIMESTAMPTZ_OID, timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text')));
 
 const CONNECT_TIMEOUT_MS = 5_000;
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type QueryCreator, type Transaction } from 'kysely';
 import { addSeconds } from '../clock.ts';
+import { compiledOnceNamed } from '../db/compiled-once.ts';
 import type { Database } from '../db/schema.ts';
 import { addressBucket } from './address-bucket.ts';
 
@@ -74,13 +75,11 @@ export interface RateLimitHitRow {
  * extends the lock, exactly as a read-then-hit did. Run it alone (`checkAndHitRateLimit`) or as a
  * CTE of the request's first statement (a passkey ceremony's), so the limit costs no round trip.
  */
-export function rateLimitUpsert(db: QueryCreator<Database>, { key, rule }: RateLimitHit, now: Date) {
-  const windowStart = addSeconds(now, -rule.windowSeconds);
-  const lockedUntil = addSeconds(now, rule.lockoutSeconds);
+export function rateLimitUpsert(db: QueryCreator<Database>, { key, now, windowStart, lockedUntil, lockedUntilOnFirstHit, limit }: RateLimitHitValues) {
   const newCount = sql<number>`(case when rate_limits.window_started_at <= ${windowStart} then 1 else rate_limits.count + 1 end)`;
   return db
     .insertInto('rate_limits')
-    .values({ key, count: 1, window_started_at: now, locked_until: rule.limit <= 1 ? lockedUntil : null })
+    .values({ key, count: 1, window_started_at: now, locked_until: lockedUntilOnFirstHit })
     .onConflict((oc) =>
       oc
         .column('key')
@@ -88,12 +87,35 @@ export function rateLimitUpsert(db: QueryCreator<Database>, { key, rule }: RateL
           count: newCount,
           window_started_at: sql<Date>`case when rate_limits.window_started_at <= ${windowStart} then ${now}::timestamptz else rate_limits.window_started_at end`,
           // Only unlocked rows are updated, so a lock that starts here starts now.
-          locked_until: sql<Date | null>`case when ${newCount} >= ${rule.limit} then ${lockedUntil}::timestamptz else null end`,
+          locked_until: sql<Date | null>`case when ${newCount} >= ${limit} then ${lockedUntil}::timestamptz else null end`,
         })
         .where((eb) => eb.or([eb('rate_limits.locked_until', 'is', null), eb('rate_limits.locked_until', '<=', now)])),
     )
     .returning(['count', 'locked_until']);
 }
+
+/**
+ * What one hit's upsert binds, worked out from the rule and the time here, so that the statements
+ * carrying it are compiled once (src/db/compiled-once.ts) and take these as parameters.
+ */
+export interface RateLimitHitValues {
+  key: string;
+  now: Date;
+  windowStart: Date;
+  lockedUntil: Date;
+  /** The lock a first hit starts: only under a limit of 1. */
+  lockedUntilOnFirstHit: Date | null;
+  limit: number;
+}
+
+export const RATE_LIMIT_HIT_VALUES = ['key', 'now', 'windowStart', 'lockedUntil', 'lockedUntilOnFirstHit', 'limit'] as const satisfies readonly (keyof RateLimitHitValues)[];
+
+export function rateLimitHitValues({ key, rule }: RateLimitHit, now: Date): RateLimitHitValues {
+  const lockedUntil = addSeconds(now, rule.lockoutSeconds);
+  return { key, now, windowStart: addSeconds(now, -rule.windowSeconds), lockedUntil, lockedUntilOnFirstHit: rule.limit <= 1 ? lockedUntil : null, limit: rule.limit };
+}
+
+const checkAndHit = compiledOnceNamed<RateLimitHitValues, RateLimitHitRow>(RATE_LIMIT_HIT_VALUES, (db, values) => rateLimitUpsert(db, values));
 
 /**
  * The verdict on a hit from what its upsert returned. `allowed` is false when the key was locked
@@ -129,7 +151,7 @@ export async function checkAndHitRateLimit(
   rule: RateLimitRule,
   now: Date,
 ): Promise<{ allowed: boolean; state: RateLimitState }> {
-  const row = await rateLimitUpsert(db, { key, rule }, now).executeTakeFirst();
+  const [row] = await checkAndHit(db, rateLimitHitValues({ key, rule }, now));
   return rateLimitVerdict(db, { key, rule }, row, now);
 }
 

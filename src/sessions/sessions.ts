@@ -152,18 +152,28 @@ const SESSION_COLUMNS_BY_NAME: Record<keyof SessionsTable, true> = {
 };
 const SESSION_COLUMNS = Object.keys(SESSION_COLUMNS_BY_NAME).map((column) => `sessions.${column}`) as `sessions.${keyof SessionsTable}`[];
 
-/** The live session a token hash names, with its user's columns: the session check's one statement, compiled once. */
-const selectLiveSession = compiledOnce(2, (db, tokenHash: string, now: Date) =>
-  db
+const USER_COLUMNS = ['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'] as const;
+
+function liveSessionQuery(db: Executor, tokenHash: string, now: Date) {
+  return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select(SESSION_COLUMNS)
-    .select(['users.username', 'users.display_name', 'users.webauthn_user_id', 'users.status as user_status', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at', 'users.disabled_at', 'users.is_admin', 'users.email', 'users.email_verified_at', 'users.recovery_pending'])
+    .select(USER_COLUMNS)
     .where('sessions.token_hash', '=', tokenHash)
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.idle_expires_at', '>', now)
-    .where('sessions.absolute_expires_at', '>', now),
-);
+    .where('sessions.absolute_expires_at', '>', now);
+}
+
+/** The live session a token hash names, with its user's columns: the session check's one statement, compiled once. */
+const selectLiveSession = compiledOnce(2, liveSessionQuery);
+
+/** The session check's statement for one token hash and time, and how many columns it returns (bench/session-breakdown.ts takes it apart). */
+export function sessionCheckStatement(db: Executor, tokenHash: string, now: Date): { sql: string; parameters: readonly unknown[]; columns: number } {
+  const { sql, parameters } = liveSessionQuery(db, tokenHash, now).compile();
+  return { sql, parameters, columns: SESSION_COLUMNS.length + USER_COLUMNS.length };
+}
 
 /**
  * Finds the live session for a token: not revoked, inside both its idle and absolute lifetime,

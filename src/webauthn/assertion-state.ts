@@ -3,7 +3,8 @@ import { ceremonyIdHash } from '../ceremonies/ceremonies.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Ceremony, CeremonyKind, Database, Factor, User } from '../db/schema.ts';
 import type { TotpRetirementFacts } from '../groups/rollout.ts';
-import { rateLimitUpsert, type RateLimitHit, type RateLimitHitRow } from '../rate-limits/rate-limits.ts';
+import { compiledOnceNamed } from '../db/compiled-once.ts';
+import { RATE_LIMIT_HIT_VALUES, rateLimitHitValues, rateLimitUpsert, type RateLimitHit, type RateLimitHitRow, type RateLimitHitValues } from '../rate-limits/rate-limits.ts';
 
 export interface AssertionState {
   /** The ceremony, consumed by this statement; null when unknown, expired, used, or of another kind. */
@@ -34,41 +35,11 @@ export async function consumeCeremonyAndLoadPasskey(
   input: { ceremonyId: string; kind: CeremonyKind; credentialId: string; limit?: RateLimitHit },
   now: Date,
 ): Promise<AssertionState> {
-  // The request's rate limit rides along too: its hit is a CTE, and a refused hit leaves the ceremony unconsumed.
   const limit = input.limit;
-  const hit = limit ? sql`hit as (${rateLimitUpsert(trx, limit, now)}),` : sql``;
-  const withinLimit = limit ? sql`and exists (select 1 from hit where hit.count <= ${limit.rule.limit})` : sql``;
-  // TOTP retirement's facts ride along on a sign-in (never a step-up): three indexed lookups in the
-  // statement that runs anyway, so the passkey sign-in keeps its round trips.
-  const retirement =
-    input.kind === 'passkey_signin'
-      ? sql`(select jsonb_build_object(
-          'passkeySignIns', coalesce((select passkey_sign_ins from user_rollout where user_rollout.user_id = (select user_id from passkey)), 0),
-          'retireAfter', (select min(g.retire_totp_after_passkey_sign_ins) from groups g
-            where g.is_default or exists (select 1 from group_members m where m.group_id = g.id and m.user_id = (select user_id from passkey))),
-          'totpFactorId', (select f.id from factors f where f.user_id = (select user_id from passkey) and f.kind = 'totp' and f.status = 'active' limit 1)))`
-      : sql`null`;
-  const result = await sql<{
-    ceremony: Record<string, unknown> | null;
-    factor: Record<string, unknown> | null;
-    owner: Record<string, unknown> | null;
-    retirement: TotpRetirementFacts | string | null;
-    hit: { count: number; locked_until: string | null } | string | null;
-  }>`
-    with ${hit} consumed as (
-      delete from ceremonies
-      where id_hash = ${ceremonyIdHash(keyring, input.ceremonyId)} and kind = ${input.kind} and consumed_at is null and expires_at > ${now} ${withinLimit}
-      returning *
-    ), passkey as (
-      select * from factors where kind = 'passkey' and credential_id = ${input.credentialId} for update
-    )
-    select
-      (select to_jsonb(consumed) from consumed) as ceremony,
-      (select to_jsonb(passkey) from passkey) as factor,
-      (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner,
-      ${retirement} as retirement,
-      ${limit ? sql`(select jsonb_build_object('count', hit.count, 'locked_until', hit.locked_until) from hit)` : sql`null`} as hit`.execute(trx);
-  const row = result.rows[0];
+  const values = { idHash: ceremonyIdHash(keyring, input.ceremonyId), kind: input.kind, credentialId: input.credentialId, now };
+  const [row] = limit
+    ? await assertionStatement(input.kind === 'passkey_signin', true)(trx, { ...values, ...rateLimitHitValues(limit, now) })
+    : await assertionStatement(input.kind === 'passkey_signin', false)(trx, values);
   return {
     ceremony: rowFromJson<Ceremony>(row?.ceremony ?? null),
     factor: rowFromJson<Factor>(row?.factor ?? null),
@@ -76,6 +47,68 @@ export async function consumeCeremonyAndLoadPasskey(
     retirement: typeof row?.retirement === 'string' ? (JSON.parse(row.retirement) as TotpRetirementFacts) : (row?.retirement ?? null),
     rateLimit: limit ? { row: hitRow(row?.hit ?? null) } : null,
   };
+}
+
+interface AssertionStateValues {
+  idHash: string;
+  kind: CeremonyKind;
+  credentialId: string;
+  now: Date;
+}
+
+interface AssertionStateRow {
+  ceremony: Record<string, unknown> | null;
+  factor: Record<string, unknown> | null;
+  owner: Record<string, unknown> | null;
+  retirement: TotpRetirementFacts | string | null;
+  hit: { count: number; locked_until: string | null } | string | null;
+}
+
+type AssertionStatement = (db: Kysely<Database> | Transaction<Database>, values: AssertionStateValues & Partial<RateLimitHitValues>) => Promise<AssertionStateRow[]>;
+
+/** The statement's four shapes (a sign-in or not, with a rate limit or not), each compiled once. */
+const assertionStatements = new Map<string, AssertionStatement>();
+
+function assertionStatement(signIn: boolean, limited: boolean): AssertionStatement {
+  const shape = `${signIn}:${limited}`;
+  let statement = assertionStatements.get(shape);
+  if (!statement) {
+    statement = compiledOnceNamed<AssertionStateValues & RateLimitHitValues, AssertionStateRow>(
+      ['idHash', 'kind', 'credentialId', 'now', ...(limited ? RATE_LIMIT_HIT_VALUES : [])],
+      (db, values) => assertionStateQuery(db, values, signIn, limited),
+    ) as AssertionStatement;
+    assertionStatements.set(shape, statement);
+  }
+  return statement;
+}
+
+function assertionStateQuery(db: Kysely<Database> | Transaction<Database>, values: AssertionStateValues & RateLimitHitValues, signIn: boolean, limited: boolean) {
+  // The request's rate limit rides along too: its hit is a CTE, and a refused hit leaves the ceremony unconsumed.
+  const hit = limited ? sql`hit as (${rateLimitUpsert(db, values)}),` : sql``;
+  const withinLimit = limited ? sql`and exists (select 1 from hit where hit.count <= ${values.limit})` : sql``;
+  // TOTP retirement's facts ride along on a sign-in (never a step-up): three indexed lookups in the
+  // statement that runs anyway, so the passkey sign-in keeps its round trips.
+  const retirement = signIn
+    ? sql`(select jsonb_build_object(
+          'passkeySignIns', coalesce((select passkey_sign_ins from user_rollout where user_rollout.user_id = (select user_id from passkey)), 0),
+          'retireAfter', (select min(g.retire_totp_after_passkey_sign_ins) from groups g
+            where g.is_default or exists (select 1 from group_members m where m.group_id = g.id and m.user_id = (select user_id from passkey))),
+          'totpFactorId', (select f.id from factors f where f.user_id = (select user_id from passkey) and f.kind = 'totp' and f.status = 'active' limit 1)))`
+    : sql`null`;
+  return sql<AssertionStateRow>`
+    with ${hit} consumed as (
+      delete from ceremonies
+      where id_hash = ${values.idHash} and kind = ${values.kind} and consumed_at is null and expires_at > ${values.now} ${withinLimit}
+      returning *
+    ), passkey as (
+      select * from factors where kind = 'passkey' and credential_id = ${values.credentialId} for update
+    )
+    select
+      (select to_jsonb(consumed) from consumed) as ceremony,
+      (select to_jsonb(passkey) from passkey) as factor,
+      (select to_jsonb(users) from users where users.id = (select user_id from passkey)) as owner,
+      ${retirement} as retirement,
+      ${limited ? sql`(select jsonb_build_object('count', hit.count, 'locked_until', hit.locked_until) from hit)` : sql`null`} as hit`;
 }
 
 function hitRow(image: { count: number; locked_until: string | null } | string | null): RateLimitHitRow | null {

@@ -14,7 +14,8 @@
  * BENCH_DATABASES (postgres,embedded), BENCH_SCALE=1 (also 1,000,000 users and 10,000,000 audit rows),
  * BENCH_IN_PROCESS=0 (skip the in-process figures), BENCH_PROFILE=1 (Latch and the reference run with
  * --cpu-prof into bench/.profiles), BENCH_NODE_ARGS (more node flags for Latch, e.g. V8 heap sizes),
- * BENCH_JSON=path (write the figures as JSON too).
+ * BENCH_JSON=path (write the figures as JSON too), BENCH_WORKERS (1: processes per server, Latch's
+ * WORKERS and the reference's alike; CPU and memory are summed over each server's processes).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ import { HttpClient } from './client.ts';
 import { benchImport } from './import.ts';
 import { runInProcess } from './in-process.ts';
 import { closedLoop, median, type LoadResult, type VirtualUser } from './load.ts';
-import { CpuMeter, rssMb } from './proc.ts';
+import { CpuMeter, processTree, rssMb } from './proc.ts';
 import { passkeyUsers, passwordTotpUsers, sessionCheckUsers, signedInJars, stepUpUsers, LATCH_ORIGIN } from './scenarios.ts';
 import { BENCH_PASSWORD, seedPasskeyUsers, seedReference, seedScale, seedTotpUsers, type BenchUser, type TotpUser } from './seed.ts';
 import { prepareReference, referenceSource, startLatch, startReference, type ServerProcess } from './servers.ts';
@@ -57,6 +58,7 @@ interface Figures {
   rounds: LoadResult[];
   serverCpuMsPerOp: number[];
   postgresCpuMsPerOp: number[];
+  clientCpuMsPerOp: number[];
 }
 
 const results: { database: string; scenario: string; latch: Summary; reference: Summary | null }[] = [];
@@ -71,6 +73,8 @@ interface Summary {
   errors: number;
   serverCpuMsPerOp: number;
   postgresCpuMsPerOp: number;
+  /** The load generator's own CPU (this process: signing, HTTP client), which shares the machine. */
+  clientCpuMsPerOp: number;
   sampleErrors: string[];
 }
 
@@ -84,6 +88,7 @@ function summarize(figures: Figures): Summary {
     errors: figures.rounds.reduce((sum, r) => sum + r.errors, 0),
     serverCpuMsPerOp: median(figures.serverCpuMsPerOp),
     postgresCpuMsPerOp: median(figures.postgresCpuMsPerOp),
+    clientCpuMsPerOp: median(figures.clientCpuMsPerOp),
     sampleErrors: figures.rounds.flatMap((r) => r.sampleErrors).slice(0, 3),
   };
 }
@@ -101,21 +106,26 @@ async function measure(admin: pg.Client, server: ServerProcess, database: string
   let postgresCpu = new CpuMeter([]);
   let serverMs = 0;
   let postgresMs = Number.NaN;
+  let clientCpu = process.cpuUsage();
+  let clientMs = 0;
   const result = await closedLoop(users, {
     warmupSeconds: WARMUP,
     seconds: SECONDS,
     onStart: async () => {
       const backends = await backendsOf(admin, database);
-      serverCpu = new CpuMeter([server.pid]);
+      serverCpu = new CpuMeter(processTree(server.pid));
       postgresCpu = new CpuMeter(backends);
+      clientCpu = process.cpuUsage();
     },
     onEnd: async () => {
-      serverMs = serverCpu.elapsed();
+      const client = process.cpuUsage(clientCpu);
+      clientMs = (client.user + client.system) / 1000;
+      serverMs = serverCpu.elapsed(processTree(server.pid));
       if (database) postgresMs = postgresCpu.elapsed(await backendsOf(admin, database));
     },
   });
   const ops = Math.max(1, result.ops);
-  return { result, serverCpuMsPerOp: serverMs / ops, postgresCpuMsPerOp: postgresMs / ops };
+  return { result, serverCpuMsPerOp: serverMs / ops, postgresCpuMsPerOp: postgresMs / ops, clientCpuMsPerOp: clientMs / ops };
 }
 
 function fmt(value: number | null, digits = 1): string {
@@ -125,12 +135,12 @@ function fmt(value: number | null, digits = 1): string {
 function printTable(database: string) {
   console.log(`\n${database}: ${CONCURRENCY} virtual users, closed loop, ${ROUNDS} interleaved round(s) of ${SECONDS} s (medians)`);
   console.log(
-    ['scenario'.padEnd(28), 'system'.padEnd(10), 'ops/s'.padStart(7), 'p50'.padStart(7), 'p90'.padStart(7), 'p99'.padStart(7), 'part p99'.padStart(9), 'errors'.padStart(7), 'srv ms/op'.padStart(10), 'pg ms/op'.padStart(9), 'ratio'.padStart(6)].join(' '),
+    ['scenario'.padEnd(28), 'system'.padEnd(10), 'ops/s'.padStart(7), 'p50'.padStart(7), 'p90'.padStart(7), 'p99'.padStart(7), 'part p99'.padStart(9), 'errors'.padStart(7), 'srv ms/op'.padStart(10), 'pg ms/op'.padStart(9), 'client ms/op'.padStart(13), 'ratio'.padStart(6)].join(' '),
   );
   for (const row of results.filter((r) => r.database === database)) {
     const line = (system: string, s: Summary, ratio: string) =>
       console.log(
-        [row.scenario.padEnd(28), system.padEnd(10), fmt(s.opsPerSecond, 0).padStart(7), fmt(s.p50).padStart(7), fmt(s.p90).padStart(7), fmt(s.p99).padStart(7), fmt(s.partP99).padStart(9), String(s.errors).padStart(7), fmt(s.serverCpuMsPerOp, 2).padStart(10), fmt(s.postgresCpuMsPerOp, 2).padStart(9), ratio.padStart(6)].join(' '),
+        [row.scenario.padEnd(28), system.padEnd(10), fmt(s.opsPerSecond, 0).padStart(7), fmt(s.p50).padStart(7), fmt(s.p90).padStart(7), fmt(s.p99).padStart(7), fmt(s.partP99).padStart(9), String(s.errors).padStart(7), fmt(s.serverCpuMsPerOp, 2).padStart(10), fmt(s.postgresCpuMsPerOp, 2).padStart(9), fmt(s.clientCpuMsPerOp, 2).padStart(13), ratio.padStart(6)].join(' '),
       );
     const ratio = row.reference ? (row.latch.opsPerSecond / row.reference.opsPerSecond).toFixed(2) : '—';
     line('latch', row.latch, ratio);
@@ -146,8 +156,8 @@ async function runScenario(
   latch: { server: ServerProcess; database: string | null; users: () => VirtualUser[] },
   reference: { server: ServerProcess; database: string; users: () => VirtualUser[] } | null,
 ) {
-  const latchFigures: Figures = { system: 'latch', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [] };
-  const referenceFigures: Figures = { system: 'reference', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [] };
+  const latchFigures: Figures = { system: 'latch', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [] };
+  const referenceFigures: Figures = { system: 'reference', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Interleaved: the reference, then Latch, in every round.
     if (reference) {
@@ -155,11 +165,13 @@ async function runScenario(
       referenceFigures.rounds.push(m.result);
       referenceFigures.serverCpuMsPerOp.push(m.serverCpuMsPerOp);
       referenceFigures.postgresCpuMsPerOp.push(m.postgresCpuMsPerOp);
+      referenceFigures.clientCpuMsPerOp.push(m.clientCpuMsPerOp);
     }
     const m = await measure(admin, latch.server, latch.database, latch.users());
     latchFigures.rounds.push(m.result);
     latchFigures.serverCpuMsPerOp.push(m.serverCpuMsPerOp);
     latchFigures.postgresCpuMsPerOp.push(m.postgresCpuMsPerOp);
+    latchFigures.clientCpuMsPerOp.push(m.clientCpuMsPerOp);
     process.stdout.write(`  ${label} / ${scenario}: round ${round + 1}/${ROUNDS} done\n`);
   }
   results.push({ database: label, scenario, latch: summarize(latchFigures), reference: reference ? summarize(referenceFigures) : null });
@@ -227,7 +239,7 @@ async function benchTarget(
     if (SCENARIOS.includes('totp') && totpUsers.length > 0) {
       await runScenario(admin, label, 'password + TOTP sign-in', { server, database: latchTarget.database, users: () => passwordTotpUsers(client, totpUsers, CONCURRENCY) }, null);
     }
-    memory[label] = rssMb(server.pid);
+    memory[label] = processTree(server.pid).reduce((total, pid) => total + (rssMb(pid) ?? 0), 0);
     await afterLoad(server);
   } finally {
     client.close();

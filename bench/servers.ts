@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { Keyring } from '../src/crypto/keyring.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Processes per server (node:cluster), Latch's and the reference's alike; the embedded database allows only one. */
+const BENCH_WORKERS = String(Number(process.env.BENCH_WORKERS ?? 1) || 1);
 export const REFERENCE_SOURCE = resolve(ROOT, '..', 'shared', 'perf-reference');
 const REFERENCE_FALLBACK_SOURCE = '/work/shared/perf-reference';
 /** A copy of the reference with its own node_modules: never committed (bench/.reference-cache is ignored). */
@@ -92,6 +94,7 @@ export async function startLatch(options: { databaseUrl: string | null; dataDir:
     LATCH_LOG_LEVEL: 'warn',
     LATCH_ENCRYPTION_KEYS: `${options.keyring.activeKeyId}:${key.toString('base64')}`,
     LATCH_HMAC_KEY: options.keyring.hmacKey.toString('base64'),
+    WORKERS: options.databaseUrl ? BENCH_WORKERS : '1',
   };
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.dataDir) env.LATCH_DATA_DIR = options.dataDir;
@@ -106,7 +109,7 @@ export async function startReference(directory: string, databaseUrl: string, nod
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'server.mjs'], {
     cwd: directory,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), REF_DATABASE_URL: databaseUrl, WORKERS: '1', POOL: '10' },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), REF_DATABASE_URL: databaseUrl, WORKERS: BENCH_WORKERS, POOL: '10' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[reference] ${chunk}`));

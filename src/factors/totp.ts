@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { ScureBase32Plugin, verify as verifyOtp } from 'otplib';
-import QRCode from 'qrcode';
 import { seal, unseal, type Keyring, type SealedSecret } from '../crypto/keyring.ts';
 import type { Database, Factor } from '../db/schema.ts';
 import { findActiveFactorOfKind } from './factors.ts';
@@ -43,8 +42,9 @@ export function buildOtpauthUri(issuer: string, account: string, secret: Uint8Ar
   return `otpauth://totp/${label}?${query}`;
 }
 
-/** A PNG data URL of the URI, for the enrollment page to show. */
-export function renderQrCode(otpauthUri: string): Promise<string> {
+/** A PNG data URL of the URI, for the enrollment page to show. qrcode (about 10 MB of memory) is loaded with the first. */
+export async function renderQrCode(otpauthUri: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
 }
 

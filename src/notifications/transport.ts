@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { MailMessage } from './messages.ts';
@@ -56,12 +56,20 @@ export const developmentMailbox = new DevelopmentMailbox();
 export function smtpMailer(url: string, from: string): Mailer {
   // Bounded waits: a hung server must fail the attempt well within the worker's lease
   // (NOTIFICATION_LEASE_SECONDS), or a second worker could take the row over and send it again.
-  const transport = nodemailer.createTransport({ url, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as never);
+  // nodemailer (about 15 MB of memory) is loaded with the first message, not at start.
+  let transport: Promise<Transporter> | null = null;
+  const transportOnce = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({ url, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as never),
+    ).catch((error: unknown) => {
+      transport = null; // tried again with the next message
+      throw error;
+    }));
   return {
     kind: 'smtp',
     async send(mail) {
       try {
-        await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+        await (await transportOnce()).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
       } catch (error) {
         throw new MailError(describeSmtpError(error));
       }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { errors } from 'oidc-provider';
+import type { errors as OidcErrors } from 'oidc-provider';
 import type { Database } from '../db/schema.ts';
 import { clientMetadata } from './clients.ts';
 
@@ -19,7 +19,8 @@ import { clientMetadata } from './clients.ts';
  */
 export type OidcPayload = Record<string, unknown> & { grantId?: string; userCode?: string; uid?: string; consumed?: number };
 
-export function createAdapterClass(db: Kysely<Database>) {
+/** `errors`: oidc-provider's, from the module the provider was built with (src/oidc/provider.ts loads it on first use). */
+export function createAdapterClass(db: Kysely<Database>, errors: typeof OidcErrors) {
   return class LatchOidcAdapter {
     constructor(private readonly kind: string) {}
 

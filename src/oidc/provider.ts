@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { interactionPolicy } from 'oidc-provider';
 import { sessionLifetimes } from '../auth/requester.ts';
 import { signOut } from '../auth/manage/sessions.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -44,6 +43,18 @@ export interface Oidc {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
+type OidcProviderModule = typeof import('oidc-provider');
+let oidcProviderModule: Promise<OidcProviderModule> | null = null;
+
+/**
+ * oidc-provider, with Koa and jose under it, takes about 40 MB of a process's memory once loaded:
+ * it is loaded with the first OpenID Connect request, so an instance that never serves one (or
+ * has not yet) does not carry it.
+ */
+function loadOidcProvider(): Promise<OidcProviderModule> {
+  return (oidcProviderModule ??= import('oidc-provider'));
+}
+
 export function createOidc(deps: OidcDeps): Oidc {
   let current: { version: string; provider: any } | null = null;
   let keysEnsured = false;
@@ -58,7 +69,7 @@ export function createOidc(deps: OidcDeps): Oidc {
     const version = await signingKeysVersion(deps.db, now);
     if (current?.version === version) return current.provider;
     const keys = await loadSigningKeys(deps.db, deps.keyring, now);
-    current = { version, provider: buildProvider(deps, keys) };
+    current = { version, provider: buildProvider(await loadOidcProvider(), deps, keys) };
     return current.provider;
   }
 
@@ -96,7 +107,7 @@ async function postLogoutSuccessSource(ctx: any) {
   ctx.body = page('Signed out', '<h1>You are signed out</h1><p>You can close this page.</p>');
 }
 
-function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
+function buildProvider({ default: Provider, interactionPolicy, errors }: OidcProviderModule, deps: OidcDeps, keys: Array<Record<string, unknown>>) {
   const refreshSeconds = deps.config.oidc.refreshTokenDays * 24 * 60 * 60;
   const policy = interactionPolicy.base();
   // Every authorization is decided by Latch: the browser goes to Latch's page, which checks the
@@ -109,7 +120,7 @@ function buildProvider(deps: OidcDeps, keys: Array<Record<string, unknown>>) {
   );
 
   const provider = new Provider(deps.config.oidc.issuer, {
-    adapter: createAdapterClass(deps.db),
+    adapter: createAdapterClass(deps.db, errors),
     clients: [],
     jwks: { keys },
     cookies: {

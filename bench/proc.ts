@@ -80,3 +80,25 @@ export function processTree(pid: number): number[] {
   for (let i = 0; i < tree.length; i++) tree.push(...(childrenOf.get(tree[i]!) ?? []));
   return tree;
 }
+
+/**
+ * CPU ms of each thread of a process, by thread id. The thread whose id is the process id runs the
+ * JavaScript; the others are libuv's pool (argon2id, WebCrypto, file reads) and V8's helpers (GC).
+ */
+export function threadCpuMs(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
+      } catch {
+        // ended while listed
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return threads;
+}

@@ -29,7 +29,7 @@ import { HttpClient } from './client.ts';
 import { benchImport } from './import.ts';
 import { runInProcess } from './in-process.ts';
 import { closedLoop, median, type LoadResult, type VirtualUser } from './load.ts';
-import { CpuMeter, processTree, rssMb } from './proc.ts';
+import { CpuMeter, processTree, rssMb, threadCpuMs } from './proc.ts';
 import { passkeyUsers, passwordTotpUsers, sessionCheckUsers, signedInJars, stepUpUsers, LATCH_ORIGIN } from './scenarios.ts';
 import { BENCH_PASSWORD, seedPasskeyUsers, seedReference, seedScale, seedTotpUsers, type BenchUser, type TotpUser } from './seed.ts';
 import { prepareReference, referenceSource, startLatch, startReference, type ServerProcess } from './servers.ts';
@@ -59,6 +59,7 @@ interface Figures {
   serverCpuMsPerOp: number[];
   postgresCpuMsPerOp: number[];
   clientCpuMsPerOp: number[];
+  mainThreadCpuMsPerOp: number[];
 }
 
 const results: { database: string; scenario: string; latch: Summary; reference: Summary | null }[] = [];
@@ -75,6 +76,8 @@ interface Summary {
   postgresCpuMsPerOp: number;
   /** The load generator's own CPU (this process: signing, HTTP client), which shares the machine. */
   clientCpuMsPerOp: number;
+  /** The server's JavaScript thread alone (a single process): the rest of its CPU is libuv's pool and V8's helpers. */
+  mainThreadCpuMsPerOp: number;
   sampleErrors: string[];
 }
 
@@ -89,6 +92,7 @@ function summarize(figures: Figures): Summary {
     serverCpuMsPerOp: median(figures.serverCpuMsPerOp),
     postgresCpuMsPerOp: median(figures.postgresCpuMsPerOp),
     clientCpuMsPerOp: median(figures.clientCpuMsPerOp),
+    mainThreadCpuMsPerOp: median(figures.mainThreadCpuMsPerOp),
     sampleErrors: figures.rounds.flatMap((r) => r.sampleErrors).slice(0, 3),
   };
 }
@@ -108,6 +112,8 @@ async function measure(admin: pg.Client, server: ServerProcess, database: string
   let postgresMs = Number.NaN;
   let clientCpu = process.cpuUsage();
   let clientMs = 0;
+  let threadsAtStart = new Map<number, number>();
+  let mainThreadMs = Number.NaN;
   const result = await closedLoop(users, {
     warmupSeconds: WARMUP,
     seconds: SECONDS,
@@ -116,16 +122,18 @@ async function measure(admin: pg.Client, server: ServerProcess, database: string
       serverCpu = new CpuMeter(processTree(server.pid));
       postgresCpu = new CpuMeter(backends);
       clientCpu = process.cpuUsage();
+      threadsAtStart = threadCpuMs(server.pid);
     },
     onEnd: async () => {
       const client = process.cpuUsage(clientCpu);
       clientMs = (client.user + client.system) / 1000;
       serverMs = serverCpu.elapsed(processTree(server.pid));
+      mainThreadMs = (threadCpuMs(server.pid).get(server.pid) ?? Number.NaN) - (threadsAtStart.get(server.pid) ?? Number.NaN);
       if (database) postgresMs = postgresCpu.elapsed(await backendsOf(admin, database));
     },
   });
   const ops = Math.max(1, result.ops);
-  return { result, serverCpuMsPerOp: serverMs / ops, postgresCpuMsPerOp: postgresMs / ops, clientCpuMsPerOp: clientMs / ops };
+  return { result, serverCpuMsPerOp: serverMs / ops, postgresCpuMsPerOp: postgresMs / ops, clientCpuMsPerOp: clientMs / ops, mainThreadCpuMsPerOp: mainThreadMs / ops };
 }
 
 function fmt(value: number | null, digits = 1): string {
@@ -156,8 +164,8 @@ async function runScenario(
   latch: { server: ServerProcess; database: string | null; users: () => VirtualUser[] },
   reference: { server: ServerProcess; database: string; users: () => VirtualUser[] } | null,
 ) {
-  const latchFigures: Figures = { system: 'latch', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [] };
-  const referenceFigures: Figures = { system: 'reference', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [] };
+  const latchFigures: Figures = { system: 'latch', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [], mainThreadCpuMsPerOp: [] };
+  const referenceFigures: Figures = { system: 'reference', scenario, database: label, rounds: [], serverCpuMsPerOp: [], postgresCpuMsPerOp: [], clientCpuMsPerOp: [], mainThreadCpuMsPerOp: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Interleaved: the reference, then Latch, in every round.
     if (reference) {
@@ -166,12 +174,14 @@ async function runScenario(
       referenceFigures.serverCpuMsPerOp.push(m.serverCpuMsPerOp);
       referenceFigures.postgresCpuMsPerOp.push(m.postgresCpuMsPerOp);
       referenceFigures.clientCpuMsPerOp.push(m.clientCpuMsPerOp);
+      referenceFigures.mainThreadCpuMsPerOp.push(m.mainThreadCpuMsPerOp);
     }
     const m = await measure(admin, latch.server, latch.database, latch.users());
     latchFigures.rounds.push(m.result);
     latchFigures.serverCpuMsPerOp.push(m.serverCpuMsPerOp);
     latchFigures.postgresCpuMsPerOp.push(m.postgresCpuMsPerOp);
     latchFigures.clientCpuMsPerOp.push(m.clientCpuMsPerOp);
+    latchFigures.mainThreadCpuMsPerOp.push(m.mainThreadCpuMsPerOp);
     process.stdout.write(`  ${label} / ${scenario}: round ${round + 1}/${ROUNDS} done\n`);
   }
   results.push({ database: label, scenario, latch: summarize(latchFigures), reference: reference ? summarize(referenceFigures) : null });
@@ -338,6 +348,13 @@ async function main() {
       for (const row of results.filter((r) => r.scenario.startsWith('password + TOTP'))) {
         const rest = row.latch.serverCpuMsPerOp - argon2Ms;
         console.log(`  ${row.database}: server ${row.latch.serverCpuMsPerOp.toFixed(1)} ms/op, of which not argon2: ${rest.toFixed(1)} ms (${((100 * rest) / row.latch.serverCpuMsPerOp).toFixed(0)} %)`);
+        // By thread, inside the server during the run: argon2id runs in libuv's pool, everything else
+        // the sign-in does (SQL, TOTP, the session, audit rows) on the JavaScript thread.
+        const main = row.latch.mainThreadCpuMsPerOp;
+        const others = row.latch.serverCpuMsPerOp - main;
+        if (Number.isFinite(main)) {
+          console.log(`    by thread: JavaScript thread ${main.toFixed(1)} ms/op, other threads (argon2id in libuv's pool, V8's GC helpers) ${others.toFixed(1)} ms/op: the rest is ${((100 * main) / others).toFixed(0)} % of argon2's${row.database.startsWith('Embedded') ? ' (PGlite runs on the JavaScript thread)' : ''}`);
+        }
       }
     }
     console.log('\nServer RSS after load:');

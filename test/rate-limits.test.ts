@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAndHitRateLimit, checkRateLimit, hitRateLimit, resetRateLimit } from '../src/rate-limits/rate-limits.ts';
+import { checkAndHitRateLimit, checkRateLimit, hitRateLimit, resetRateLimits } from '../src/rate-limits/rate-limits.ts';
 import { createTestApp } from './helpers/app.ts';
 
 const t = await createTestApp();
@@ -22,11 +22,13 @@ describe('rate limits in the database', () => {
     expect(await hitRateLimit(t.db, key, rule, later)).toMatchObject({ locked: false, count: 1 });
   });
 
-  it('a success (reset) clears the count', async () => {
-    const key = 'test:reset';
-    for (let i = 0; i < 4; i++) await hitRateLimit(t.db, key, rule, t.clock.now());
-    await resetRateLimit(t.db, key);
-    expect(await checkRateLimit(t.db, key, t.clock.now())).toEqual({ locked: false, lockedUntil: null, count: 0 });
+  it('a success (reset) clears the counts of the keys named and no other', async () => {
+    const keys = ['test:reset-a', 'test:reset-b'];
+    for (const key of [...keys, 'test:reset-other']) for (let i = 0; i < 4; i++) await hitRateLimit(t.db, key, rule, t.clock.now());
+    await resetRateLimits(t.db, keys);
+    for (const key of keys) expect(await checkRateLimit(t.db, key, t.clock.now())).toEqual({ locked: false, lockedUntil: null, count: 0 });
+    expect((await checkRateLimit(t.db, 'test:reset-other', t.clock.now())).count).toBe(4);
+    await resetRateLimits(t.db, []); // nothing to clear: no statement, no error
   });
 
   it('concurrent hits from several instances all count', async () => {

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.ts';
 import { LatchError } from '../errors.ts';
 import { queueNotification } from '../notifications/outbox.ts';
 import { claimAttempt, type AttemptRule } from '../rate-limits/attempts.ts';
-import { rateLimitKeys, resetRateLimit } from '../rate-limits/rate-limits.ts';
+import { rateLimitKeys, resetRateLimits } from '../rate-limits/rate-limits.ts';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -123,7 +123,5 @@ export async function resetSecondFactorAttempts(
   input: { subject: LockoutSubject; method: SecondFactorMethod; clientAddress: string | null; sessionId?: string | null },
 ): Promise<void> {
   const keys = keysOf(input.subject, input.method, input.clientAddress);
-  await resetRateLimit(db, keys.address);
-  await resetRateLimit(db, keys.subject);
-  if (input.sessionId) await resetRateLimit(db, sessionKey(input.sessionId));
+  await resetRateLimits(db, [keys.address, keys.subject, ...(input.sessionId ? [sessionKey(input.sessionId)] : [])]);
 }

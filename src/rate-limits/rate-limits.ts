@@ -157,9 +157,10 @@ export async function checkAndHitRateLimit(
   return rateLimitVerdict(db, { key, rule }, row, now);
 }
 
-/** A success clears the key's failures (and any lock on it). */
-export async function resetRateLimit(db: Executor, key: string): Promise<void> {
-  await db.deleteFrom('rate_limits').where('key', '=', key).execute();
+/** A success clears the keys' failures (and any lock on them), in one statement. */
+export async function resetRateLimits(db: Executor, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.deleteFrom('rate_limits').where('key', 'in', keys).execute();
 }
 
 /** Key builders, so every caller spells the same counter the same way. */

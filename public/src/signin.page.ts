@@ -465,7 +465,11 @@ async function start(): Promise<void> {
   installStepUp();
   void offerSelfRecovery();
   const flash = takeFlash();
+  // The passkey view is on screen from the HTML on, its buttons live: on a slow network the user
+  // may choose another way in before the session check answers, and that choice stands.
+  const viewAtStart = document.body.dataset.currentView;
   const existing = await currentSession().catch(() => null);
+  const chosenMeanwhile = document.body.dataset.currentView !== viewAtStart;
   if (existing && isRestricted(existing.rollout)) {
     // A reload of a restricted session: the requirement again, not the account.
     showRestricted(existing.user, existing.rollout.since);
@@ -479,12 +483,13 @@ async function start(): Promise<void> {
     // No WebAuthn here at all: go straight to the fallback and say why.
     byId('no-webauthn').hidden = false;
     byId('back-to-passkey').hidden = true;
-    showView('password', { focus: false });
+    if (!chosenMeanwhile) showView('password', { focus: false });
     if (flash) messages.status(flash);
     return;
   }
-  showView('passkey', { focus: false });
   if (flash) messages.status(flash);
+  if (chosenMeanwhile) return; // going back to the passkey view starts autofill then
+  showView('passkey', { focus: false });
   void startAutofill();
 }
 

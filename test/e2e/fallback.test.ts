@@ -72,6 +72,29 @@ describeInBrowser('password + authenticator app journeys', () => {
     await context.close();
   });
 
+  it('choosing the password while the page still starts (a slow session check) keeps the password form', async () => {
+    // Seen under load in CI: the page's start (which asks for the session first) answered after
+    // the user had chosen the password, and put the passkey view back over the form.
+    const { page, context } = await openTab(env.browser);
+    let answerSessionCheck!: () => void;
+    const sessionCheckHeld = new Promise<void>((resolve) => (answerSessionCheck = resolve));
+    await page.route('**/api/session', async (route) => {
+      await sessionCheckHeld;
+      await route.continue();
+    });
+    await page.goto(`${env.latch.url}/`);
+    await page.getByRole('button', { name: 'Use password and authenticator code instead' }).click();
+    await expectView(page, 'password');
+    const answered = page.waitForResponse((response) => new URL(response.url()).pathname === '/api/session');
+    answerSessionCheck();
+    await answered;
+    // What start() does with the answer runs within a task or two of it; give it ample time.
+    await page.waitForTimeout(500);
+    expect(await page.evaluate(() => document.body.dataset.currentView)).toBe('password');
+    await page.locator('#pw-username').fill('still-here');
+    await context.close();
+  });
+
   it('journey 6: two browsers signed in; ending the other from the account page signs it out', async () => {
     const first = await openTab(env.browser);
     const user = await signUpWithAuthenticatorApp(first.page, env.latch);

@@ -143,18 +143,21 @@ function showCodes(user: User, codes: string[]): void {
 // ——— Start ———
 
 async function start(): Promise<void> {
+  // As on the sign-in page: a way chosen before the session check answers (a slow network) stands.
+  const viewAtStart = document.body.dataset.currentView;
   const existing = await currentSession().catch(() => null);
   if (existing) {
     location.replace('/account');
     return;
   }
+  const chosenMeanwhile = document.body.dataset.currentView !== viewAtStart;
   if (!passkeysWork) {
     byId('no-webauthn').hidden = false;
     byId('back-to-passkey').hidden = true;
-    showView('password', { focus: false });
+    if (!chosenMeanwhile) showView('password', { focus: false });
     return;
   }
-  showView('passkey', { focus: false });
+  if (!chosenMeanwhile) showView('passkey', { focus: false });
 }
 
 void start();

@@ -15,18 +15,29 @@ const TICKS_PER_SECOND = (() => {
   }
 })();
 
-/** utime + stime of a process in milliseconds; null when it is gone. */
-export function cpuMs(pid: number): number | null {
+/**
+ * The fields of a /proc/…/stat file after the command name, or null when the process or thread is
+ * gone. The name (field 2) may hold spaces: count fields after its closing parenthesis, so field N
+ * of proc(5) is index N - 3 here.
+ */
+function statFields(path: string): string[] | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** utime + stime (fields 14 and 15), ms. */
+function cpuMsOf(fields: string[]): number {
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** utime + stime of a process in milliseconds; null when it is gone. */
+export function cpuMs(pid: number): number | null {
+  const fields = statFields(`/proc/${pid}/stat`);
+  return fields ? cpuMsOf(fields) : null;
 }
 
 /** Resident set size in MB. */
@@ -68,13 +79,10 @@ export function processTree(pid: number): number[] {
   const childrenOf = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // gone while listed
-    }
+    const fields = statFields(`/proc/${entry}/stat`);
+    if (!fields) continue; // gone while listed
+    const parent = Number(fields[1]);
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), Number(entry)]);
   }
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) tree.push(...(childrenOf.get(tree[i]!) ?? []));
@@ -89,13 +97,8 @@ export function threadCpuMs(pid: number): Map<number, number> {
   const threads = new Map<number, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        threads.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
-      } catch {
-        // ended while listed
-      }
+      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+      if (fields) threads.set(Number(tid), cpuMsOf(fields)); // else ended while listed
     }
   } catch {
     // the process is gone

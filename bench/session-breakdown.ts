@@ -16,7 +16,6 @@
  * as the closed loop's do. Environment: DATABASE_URL (else a database it creates on
  * 127.0.0.1:5432), BENCH_ITERATIONS (20000), BENCH_ROUNDS (2).
  */
-import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { CompiledQuery } from 'kysely';
@@ -31,6 +30,7 @@ import { SESSION_COOKIE } from '../src/http/session-cookie.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createSession, hashSessionToken, lookUpSession, sessionCheckStatement } from '../src/sessions/sessions.ts';
 import { createUser } from '../src/users/users.ts';
+import { cpuMs } from './proc.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -120,13 +120,13 @@ try {
 async function measure(operation: () => Promise<unknown>, pid: number) {
   for (let i = 0; i < Math.min(2000, ITERATIONS / 5); i++) await operation();
   const cpu = process.cpuUsage();
-  const postgres = processCpuMs(pid);
+  const postgres = cpuMs(pid) ?? Number.NaN;
   const started = performance.now();
   for (let i = 0; i < ITERATIONS; i++) await operation();
   const used = process.cpuUsage(cpu);
   return {
     node: (used.user + used.system) / ITERATIONS,
-    postgres: ((processCpuMs(pid) - postgres) * 1000) / ITERATIONS,
+    postgres: (((cpuMs(pid) ?? Number.NaN) - postgres) * 1000) / ITERATIONS,
     wall: ((performance.now() - started) * 1000) / ITERATIONS,
   };
 }
@@ -134,10 +134,4 @@ async function measure(operation: () => Promise<unknown>, pid: number) {
 async function backendPid(executor: { query(text: string): Promise<{ rows: { pid: number }[] }> } | typeof db): Promise<number> {
   if ('query' in executor) return (await executor.query('select pg_backend_pid() as pid')).rows[0]!.pid;
   return (await executor.executeQuery<{ pid: number }>(CompiledQuery.raw('select pg_backend_pid() as pid', []))).rows[0]!.pid;
-}
-
-/** User + system CPU of a process, ms (clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -37,9 +37,8 @@ export async function consumeCeremonyAndLoadPasskey(
 ): Promise<AssertionState> {
   const limit = input.limit;
   const values = { idHash: ceremonyIdHash(keyring, input.ceremonyId), kind: input.kind, credentialId: input.credentialId, now };
-  const [row] = limit
-    ? await assertionStatement(input.kind === 'passkey_signin', true)(trx, { ...values, ...rateLimitHitValues(limit, now) })
-    : await assertionStatement(input.kind === 'passkey_signin', false)(trx, values);
+  const statement = assertionStatement(input.kind === 'passkey_signin', limit !== undefined);
+  const [row] = await statement(trx, limit ? { ...values, ...rateLimitHitValues(limit, now) } : values);
   return {
     ceremony: rowFromJson<Ceremony>(row?.ceremony ?? null),
     factor: rowFromJson<Factor>(row?.factor ?? null),

@@ -1,6 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/database.ts';
-import type { Context } from 'hono';
 import { checkAndHitRateLimit, rateLimitKeys, retryAfterSeconds, type RateLimitHit, type RateLimitRule } from '../../rate-limits/rate-limits.ts';
 import type { AppEnv } from '../context.ts';
 import { errorResponse } from '../errors.ts';
